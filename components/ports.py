@@ -35,8 +35,11 @@ class HostPorts:
     def by_setting(self) -> dict[str, int]:
         """The ports keyed by their setting name under ``ports:`` (kongHttp, ...)."""
         values = asdict(self)
-        return {"kongHttp": values["kong_http"], "kongHttps": values["kong_https"],
-                "postgres": values["postgres"]}
+        return {
+            "kongHttp": values["kong_http"],
+            "kongHttps": values["kong_https"],
+            "postgres": values["postgres"],
+        }
 
 
 def slot_ports(slot: int) -> HostPorts:

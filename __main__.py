@@ -1,0 +1,31 @@
+"""One stack, one Supabase project: read the stack's config, build the project, export."""
+
+import pulumi
+
+from components.settings import SettingsError, load_settings
+from components.supabase_project import SupabaseProject, SupabaseProjectArgs
+
+config = pulumi.Config()
+try:
+    settings = load_settings(
+        config.get,
+        stack=pulumi.get_stack(),
+        is_secret=lambda key: pulumi.runtime.is_config_secret(config.full_key(key)),
+    )
+except SettingsError as error:
+    raise pulumi.RunError(f"invalid stack configuration: {error}") from None
+
+project = SupabaseProject(settings.ref, SupabaseProjectArgs(settings))
+
+pulumi.export("ref", settings.ref)
+pulumi.export("apiUrl", project.api_url)
+pulumi.export("studioUrl", project.studio_url)
+pulumi.export("dbUrl", project.db_url)
+pulumi.export("anonKey", project.secrets.anon_key)
+pulumi.export("serviceRoleKey", project.secrets.service_role_key)
+pulumi.export("jwtSecret", project.secrets.jwt_secret)
+pulumi.export("dashboardUsername", settings.dashboard_username)
+pulumi.export("dashboardPassword", project.secrets.dashboard_password)
+pulumi.export("ports", settings.ports.by_setting())
+pulumi.export("services", sorted(settings.enabled_services))
+pulumi.export("paused", settings.paused)

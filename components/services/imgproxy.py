@@ -1,0 +1,22 @@
+"""imgproxy: resizes and converts images that Storage serves, reading the storage volume."""
+
+from __future__ import annotations
+
+from components.services.base import Healthcheck, ProjectContext, ServiceSpec, VolumeMount, flag
+
+IMAGE = "darthsim/imgproxy:v3.8.0"
+
+
+def spec(ctx: ProjectContext) -> ServiceSpec:
+    return ServiceSpec(
+        name="imgproxy",
+        image=IMAGE,
+        env={
+            "IMGPROXY_BIND": ":5001",
+            "IMGPROXY_LOCAL_FILESYSTEM_ROOT": "/",
+            "IMGPROXY_USE_ETAG": "true",
+            "IMGPROXY_ENABLE_WEBP_DETECTION": flag(ctx.settings.imgproxy_webp_detection),
+        },
+        healthcheck=Healthcheck(("CMD", "imgproxy", "health")),
+        volumes=(VolumeMount("storage", "/var/lib/storage"),),
+    )

@@ -1,0 +1,52 @@
+"""Kong: the project's single HTTP entry point, routing by path to every API and Studio."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.render.kong import KONG_PLUGINS, render_kong_config
+from components.services.base import (
+    Healthcheck,
+    ProjectContext,
+    Publish,
+    ServiceSpec,
+    Upload,
+)
+
+IMAGE = "kong:2.8.1"
+CONFIG_PATH = "/home/kong/kong.yml"
+
+
+def spec(ctx: ProjectContext) -> ServiceSpec:
+    settings, secrets = ctx.settings, ctx.secrets
+    config = pulumi.Output.all(
+        secrets.anon_key, secrets.service_role_key, secrets.dashboard_password
+    ).apply(
+        lambda keys: render_kong_config(
+            anon_key=keys[0],
+            service_role_key=keys[1],
+            dashboard_username=settings.dashboard_username,
+            dashboard_password=keys[2],
+            enabled_services=settings.enabled_services,
+        )
+    )
+    return ServiceSpec(
+        name="kong",
+        image=IMAGE,
+        env={
+            "KONG_DATABASE": "off",
+            "KONG_DECLARATIVE_CONFIG": CONFIG_PATH,
+            # Prefer the project network's DNS answers (service names) over search domains.
+            "KONG_DNS_ORDER": "LAST,A,CNAME",
+            "KONG_PLUGINS": KONG_PLUGINS,
+            "KONG_NGINX_PROXY_PROXY_BUFFER_SIZE": "160k",
+            "KONG_NGINX_PROXY_PROXY_BUFFERS": "64 160k",
+        },
+        healthcheck=Healthcheck(("CMD", "kong", "health")),
+        needs=("analytics",),
+        uploads=(Upload(CONFIG_PATH, pulumi.Output.secret(config)),),
+        publish=(
+            Publish(8000, settings.ports.kong_http, settings.kong_bind_address),
+            Publish(8443, settings.ports.kong_https, settings.kong_bind_address),
+        ),
+    )

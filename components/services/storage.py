@@ -1,0 +1,46 @@
+"""Storage API: file buckets on the storage volume, authorised through PostgREST."""
+
+from __future__ import annotations
+
+from components.services.base import (
+    Healthcheck,
+    ProjectContext,
+    ServiceSpec,
+    VolumeMount,
+    flag,
+)
+
+IMAGE = "supabase/storage-api:v1.0.6"
+STORAGE_PATH = "/var/lib/storage"
+
+
+def spec(ctx: ProjectContext) -> ServiceSpec:
+    secrets = ctx.secrets
+    transforms = ctx.enabled("imgproxy")
+    env = {
+        "ANON_KEY": secrets.anon_key,
+        "SERVICE_KEY": secrets.service_role_key,
+        "POSTGREST_URL": "http://rest:3000",
+        "PGRST_JWT_SECRET": secrets.jwt_secret,
+        "DATABASE_URL": ctx.db_url("supabase_storage_admin"),
+        "FILE_SIZE_LIMIT": str(ctx.settings.file_size_limit),
+        "STORAGE_BACKEND": "file",
+        "FILE_STORAGE_BACKEND_PATH": STORAGE_PATH,
+        # Single-tenant mode still wants these names; they are not used for file storage.
+        "TENANT_ID": "stub",
+        "REGION": "stub",
+        "GLOBAL_S3_BUCKET": "stub",
+        "ENABLE_IMAGE_TRANSFORMATION": flag(transforms),
+    }
+    if transforms:
+        env["IMGPROXY_URL"] = "http://imgproxy:5001"
+    return ServiceSpec(
+        name="storage",
+        image=IMAGE,
+        env=env,
+        healthcheck=Healthcheck(
+            ("CMD", "wget", "--no-verbose", "--tries=1", "--spider", "http://localhost:5000/status")
+        ),
+        needs=("db", "rest", "imgproxy"),
+        volumes=(VolumeMount("storage", STORAGE_PATH),),
+    )
