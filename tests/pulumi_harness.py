@@ -34,11 +34,33 @@ if str(ROOT) not in sys.path:
 
 @dataclass
 class Registered:
-    """One resource the program registered: its type token, logical name and inputs."""
+    """One resource the program registered: its type token, logical name, inputs and the
+    resource options the engine would see."""
 
     typ: str
     name: str
     inputs: dict[str, Any]
+    depends_on: list[str] = field(default_factory=list)
+    """Logical names of the resources it explicitly depends on."""
+    parent: str = ""
+    retain_on_delete: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+    provider: str = ""
+
+
+class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
+    """Adds the registration's resource options to what the mocks record."""
+
+    def RegisterResource(self, request: Any) -> Any:
+        # Registrations arrive on several threads: key the options by the unique name.
+        self.mocks.options[request.name] = {
+            "depends_on": [urn.rsplit("::", 1)[-1] for urn in request.dependencies],
+            "parent": request.parent.rsplit("::", 1)[-1],
+            "retain_on_delete": request.retainOnDelete,
+            "ignore_changes": list(request.ignoreChanges),
+            "provider": request.provider,
+        }
+        return super().RegisterResource(request)
 
 
 @dataclass
@@ -46,9 +68,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
     """Records registrations and answers like the providers would, deterministically."""
 
     resources: list[Registered] = field(default_factory=list)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        self.resources.append(Registered(args.typ, args.name, args.inputs))
+        self.resources.append(
+            Registered(args.typ, args.name, args.inputs, **self.options.get(args.name, {}))
+        )
         outputs = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             length = int(args.inputs["length"])
@@ -63,6 +88,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         return {}
+
+    def named(self, name: str) -> Registered:
+        """The resource with logical name ``name``."""
+        (found,) = [r for r in self.resources if r.name == name]
+        return found
 
     def of_type(self, suffix: str) -> list[Registered]:
         """Registrations whose type token ends with ``suffix`` (e.g. ``Container``)."""
@@ -132,7 +162,9 @@ def run(
 ) -> Run:
     """Run ``program`` under mocks with ``config`` (keys without the project prefix)."""
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks)
+    )
     pulumi.runtime.set_all_config(
         {f"{PROJECT}:{key}": _config_string(value) for key, value in (config or {}).items()},
         [f"{PROJECT}:{key}" for key in secret_keys],
