@@ -6,6 +6,6 @@ from __future__ import annotations
 VOLUMES: dict[str, str] = {
     "db-data": "Postgres data directory",
     "db-config": "pgsodium root key (without it encrypted columns cannot be read)",
-    "storage": "files uploaded to Storage buckets",
-    "functions": "edge function sources",
+    "storage-data": "files uploaded to Storage buckets",
+    "functions-data": "edge function sources",
 }

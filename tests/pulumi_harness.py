@@ -82,8 +82,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif args.typ == "random:index/randomInteger:RandomInteger":
             outputs["result"] = FIXED_ISSUED_AT
         elif args.typ == "docker:index/remoteImage:RemoteImage":
-            name = reveal(args.inputs["name"])
-            outputs["imageId"] = "sha256:" + hashlib.sha256(name.encode()).hexdigest()
+            outputs["imageId"] = mock_image_id(reveal(args.inputs["name"]))
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
@@ -110,6 +109,11 @@ class Run:
     mocks: RecordingMocks
     outputs: dict[str, Any]
     secret_outputs: set[str]
+
+
+def mock_image_id(image: str) -> str:
+    """The image id the mocks report for a pulled image."""
+    return "sha256:" + hashlib.sha256(image.encode()).hexdigest()
 
 
 def is_secret(value: Any) -> bool:

@@ -36,7 +36,7 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
         },
         command=("start", "--main-service", f"{FUNCTIONS_PATH}/main"),
         needs=("db", "analytics"),
-        volumes=(VolumeMount("functions", FUNCTIONS_PATH),),
+        volumes=(VolumeMount("functions-data", FUNCTIONS_PATH),),
         uploads=tuple(
             Upload(f"{FUNCTIONS_PATH}/{path}", source)
             for path, source in render_default_functions().items()

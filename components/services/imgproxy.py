@@ -18,5 +18,5 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
             "IMGPROXY_ENABLE_WEBP_DETECTION": flag(ctx.settings.imgproxy_webp_detection),
         },
         healthcheck=Healthcheck(("CMD", "imgproxy", "health")),
-        volumes=(VolumeMount("storage", "/var/lib/storage"),),
+        volumes=(VolumeMount("storage-data", "/var/lib/storage"),),
     )

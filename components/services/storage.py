@@ -42,5 +42,5 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
             ("CMD", "wget", "--no-verbose", "--tries=1", "--spider", "http://localhost:5000/status")
         ),
         needs=("db", "rest", "imgproxy"),
-        volumes=(VolumeMount("storage", STORAGE_PATH),),
+        volumes=(VolumeMount("storage-data", STORAGE_PATH),),
     )

@@ -1,0 +1,112 @@
+"""The edge runtime's starting functions: the main service and one example.
+
+The edge runtime is started with ``start --main-service /home/deno/functions/main``; the
+main service is the router that checks the caller's JWT and runs each user function in
+its own worker. Without it the functions service answers nothing, so every project
+gets it, together with ``hello`` to show that the setup works.
+"""
+
+from __future__ import annotations
+
+#: Where the functions live in the edge runtime container.
+FUNCTIONS_DIR = "/home/deno/functions"
+
+_MAIN = """\
+// Main service of the edge runtime: checks the caller's JWT when VERIFY_JWT is "true",
+// then runs the function named by the first path segment (/<name>/...) in a user worker
+// started from /home/deno/functions/<name>.
+import { serve } from 'https://deno.land/std@0.131.0/http/server.ts'
+import * as jose from 'https://deno.land/x/jose@v4.14.4/index.ts'
+
+const FUNCTIONS_DIR = '/home/deno/functions'
+const JWT_SECRET = Deno.env.get('JWT_SECRET') ?? ''
+const VERIFY_JWT = Deno.env.get('VERIFY_JWT') === 'true'
+// A function name is one path segment; "main" is this service, never a user worker.
+const FUNCTION_NAME = /^[A-Za-z0-9_-]+$/
+const WORKER_MEMORY_LIMIT_MB = 150
+const WORKER_TIMEOUT_MS = 60 * 1000
+
+function jsonResponse(status: number, body: Record<string, unknown>): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json' },
+  })
+}
+
+function bearerToken(req: Request): string {
+  const header = req.headers.get('authorization')
+  if (!header) {
+    throw new Error('Missing authorization header')
+  }
+  const [scheme, token] = header.split(' ')
+  if (scheme !== 'Bearer' || !token) {
+    throw new Error("Auth header is not 'Bearer {token}'")
+  }
+  return token
+}
+
+async function isValidJwt(token: string): Promise<boolean> {
+  try {
+    await jose.jwtVerify(token, new TextEncoder().encode(JWT_SECRET))
+    return true
+  } catch (err) {
+    console.error(err)
+    return false
+  }
+}
+
+serve(async (req: Request) => {
+  if (req.method !== 'OPTIONS' && VERIFY_JWT) {
+    let token: string
+    try {
+      token = bearerToken(req)
+    } catch (err) {
+      return jsonResponse(401, { msg: String(err) })
+    }
+    if (!(await isValidJwt(token))) {
+      return jsonResponse(401, { msg: 'Invalid JWT' })
+    }
+  }
+
+  const name = new URL(req.url).pathname.split('/')[1]
+  if (!name) {
+    return jsonResponse(400, { msg: 'missing function name in request' })
+  }
+  if (!FUNCTION_NAME.test(name) || name === 'main') {
+    return jsonResponse(404, { msg: `function not found: ${name}` })
+  }
+
+  const servicePath = `${FUNCTIONS_DIR}/${name}`
+  console.error(`serving the request with ${servicePath}`)
+  try {
+    const worker = await EdgeRuntime.userWorkers.create({
+      servicePath,
+      memoryLimitMb: WORKER_MEMORY_LIMIT_MB,
+      workerTimeoutMs: WORKER_TIMEOUT_MS,
+      noModuleCache: false,
+      importMapPath: null,
+      envVars: Object.entries(Deno.env.toObject()),
+    })
+    return await worker.fetch(req)
+  } catch (err) {
+    return jsonResponse(500, { msg: String(err) })
+  }
+})
+"""
+
+_HELLO = """\
+// Example function: /functions/v1/hello answers with a JSON greeting.
+// curl http://<host>:<kong port>/functions/v1/hello -H 'Authorization: Bearer <anon key>'
+import { serve } from 'https://deno.land/std@0.177.1/http/server.ts'
+
+serve(() => {
+  return new Response(JSON.stringify('Hello from Edge Functions!'), {
+    headers: { 'Content-Type': 'application/json' },
+  })
+})
+"""
+
+
+def render_default_functions() -> dict[str, str]:
+    """Path relative to ``FUNCTIONS_DIR`` -> TypeScript source of the starting functions."""
+    return {"main/index.ts": _MAIN, "hello/index.ts": _HELLO}
