@@ -1,7 +1,8 @@
 """Edge runtime: serves the project's Deno functions from the functions volume.
 
-The runtime needs a main service to start; the default router ``main`` is written into the
-volume on every container start, user functions beside it are left alone. The image has no
+The runtime needs a main service to start: the router ``main`` and the example ``hello`` are
+written into the volume whenever the container is created; user functions beside them (under
+other names) are left alone. The image has no
 HTTP client, so dependants wait for it to be started.
 """
 

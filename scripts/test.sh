@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on a fresh machine and runs them:
+# Docker engine and busybox (for the real-engine tests, which start their own private
+# dockerd instances), a virtualenv with the Python dependencies, then pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ]; then
+  bash .ci/dockerd-deps.sh
+  # A real PostgreSQL runs the rendered init SQL in the tests.
+  command -v pg_ctlcluster >/dev/null ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql; }
+else
+  echo "not root: tests that need dockerd or a PostgreSQL install will be skipped" >&2
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -r requirements-dev.txt
+.venv/bin/python -m ruff check .
+.venv/bin/python -m pytest -q "$@"
