@@ -1,0 +1,146 @@
+"""The thin layer over the Pulumi Automation API: one LocalWorkspace, one stack per ref.
+
+Each method is a few lines that hand one request to Pulumi. Everything above talks to the
+``Workspace`` protocol, so tests substitute a fake and check what Pulumi would be asked.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from pulumi import automation as auto
+
+from automation.errors import FleetError
+from automation.status import UpdateRecord
+
+OnOutput = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Output:
+    """One stack output; ``secret`` outputs are only ever printed by ``credentials``."""
+
+    value: object
+    secret: bool
+
+
+class Workspace(Protocol):
+    """What the fleet asks of Pulumi."""
+
+    def list_stacks(self) -> list[str]:
+        """Names of the stacks that exist in the backend."""
+        ...
+
+    def up(self, ref: str, on_output: OnOutput) -> dict[str, Output]:
+        """Deploy the stack (creating it if needed) and return its outputs."""
+        ...
+
+    def preview(self, ref: str, on_output: OnOutput) -> dict[str, int]:
+        """Preview the stack; returns the planned change counts by operation."""
+        ...
+
+    def refresh(self, ref: str, on_output: OnOutput) -> None:
+        """Bring the stack's state in line with what runs."""
+        ...
+
+    def destroy(self, ref: str, on_output: OnOutput) -> None:
+        """Remove every resource of the stack."""
+        ...
+
+    def remove_stack(self, ref: str) -> None:
+        """Delete the (empty) stack and its stack file."""
+        ...
+
+    def outputs(self, ref: str) -> dict[str, Output]:
+        """The stack's outputs, secrets included and marked."""
+        ...
+
+    def history(self, ref: str) -> list[UpdateRecord]:
+        """The stack's latest updates, newest first."""
+        ...
+
+
+def _outputs(values: Mapping[str, auto.OutputValue]) -> dict[str, Output]:
+    return {name: Output(value.value, value.secret) for name, value in values.items()}
+
+
+class PulumiWorkspace:
+    """The Workspace on a LocalWorkspace over the repo's Pulumi program."""
+
+    HISTORY_PAGE = 10
+
+    def __init__(self, project_dir: Path, env: Mapping[str, str], secrets_provider: str | None):
+        self._project_dir = project_dir
+        self._env = dict(env)
+        self._secrets_provider = secrets_provider
+        self._ws: auto.LocalWorkspace | None = None
+        # `pulumi stack select` rewrites one workspace file; parallel selects must not race.
+        self._lock = threading.Lock()
+
+    def _workspace(self) -> auto.LocalWorkspace:
+        with self._lock:
+            if self._ws is None:
+                try:
+                    self._ws = auto.LocalWorkspace(
+                        work_dir=str(self._project_dir),
+                        env_vars=self._env,
+                        secrets_provider=self._secrets_provider,
+                    )
+                except FileNotFoundError as exc:
+                    raise FleetError(
+                        "the Pulumi CLI is not installed or not on PATH; install it from "
+                        "https://www.pulumi.com/docs/install/"
+                    ) from exc
+            return self._ws
+
+    def _stack(self, ref: str, *, create: bool = False) -> auto.Stack:
+        workspace = self._workspace()
+        with self._lock:
+            try:
+                if create:
+                    return auto.Stack.create_or_select(ref, workspace)
+                return auto.Stack.select(ref, workspace)
+            except auto.StackNotFoundError as exc:
+                raise FleetError(f"stack {ref!r} does not exist in the backend") from exc
+
+    def list_stacks(self) -> list[str]:
+        """Stack names without any organization/project prefix."""
+        return [summary.name.rsplit("/", 1)[-1] for summary in self._workspace().list_stacks()]
+
+    def up(self, ref: str, on_output: OnOutput) -> dict[str, Output]:
+        """``pulumi up`` for one project."""
+        result = self._stack(ref, create=True).up(
+            on_output=on_output, color="never", show_secrets=False
+        )
+        return _outputs(result.outputs)
+
+    def preview(self, ref: str, on_output: OnOutput) -> dict[str, int]:
+        """``pulumi preview`` for one project."""
+        result = self._stack(ref, create=True).preview(on_output=on_output, color="never")
+        # Keys are OpType members or, straight from the JSON event, their string values.
+        return {str(getattr(op, "value", op)): n for op, n in result.change_summary.items()}
+
+    def refresh(self, ref: str, on_output: OnOutput) -> None:
+        """``pulumi refresh`` for one project."""
+        self._stack(ref).refresh(on_output=on_output, color="never", show_secrets=False)
+
+    def destroy(self, ref: str, on_output: OnOutput) -> None:
+        """``pulumi destroy`` for one project."""
+        self._stack(ref).destroy(on_output=on_output, color="never", show_secrets=False)
+
+    def remove_stack(self, ref: str) -> None:
+        """``pulumi stack rm`` (which also deletes the stack file)."""
+        self._workspace().remove_stack(ref)
+
+    def outputs(self, ref: str) -> dict[str, Output]:
+        """``pulumi stack output --show-secrets``."""
+        return _outputs(self._stack(ref).outputs())
+
+    def history(self, ref: str) -> list[UpdateRecord]:
+        """``pulumi stack history``, newest first."""
+        summaries = self._stack(ref).history(page_size=self.HISTORY_PAGE, show_secrets=False)
+        return [UpdateRecord(kind=s.kind, result=s.result) for s in summaries]
