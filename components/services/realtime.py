@@ -6,6 +6,7 @@ Realtime takes its tenant id from the first label of the Host header, so Kong re
 
 from __future__ import annotations
 
+from components.render.kong import REALTIME_HOST
 from components.services.base import (
     DB_HOST,
     DB_NAME,
@@ -16,8 +17,8 @@ from components.services.base import (
 )
 
 IMAGE = "supabase/realtime:v2.28.32"
-TENANT = "realtime-dev"
-TENANT_HOST = f"{TENANT}.supabase-realtime"
+#: The tenant Realtime's seed creates: the first label of the host Kong calls it by.
+TENANT = REALTIME_HOST.split(".", 1)[0]
 
 
 def spec(ctx: ProjectContext) -> ServiceSpec:
@@ -58,5 +59,5 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
             )
         ),
         needs=("db", "analytics"),
-        aliases=(TENANT_HOST,),
+        aliases=(REALTIME_HOST,),
     )
