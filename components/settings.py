@@ -239,8 +239,6 @@ class _RawConfig:
                 f"fix it with `pulumi config set {key} <number>`"
             )
         number = int(value)
-        if key == "portSlot" and number < 0:
-            return number  # the port plan explains the valid range
         if minimum is not None and number < minimum:
             raise SettingsError(
                 f"{key} must be at least {minimum}, got {number}; "

@@ -95,10 +95,6 @@ class ProjectContext:
     settings: Settings
     secrets: ProjectSecrets
 
-    def enabled(self, service: str) -> bool:
-        """Whether the project runs ``service``."""
-        return self.settings.enabled(service)
-
     def db_url(self, user: str, scheme: str = "postgres") -> pulumi.Output[str]:
         """A connection URL to the project's database as ``user`` (a secret)."""
         return pulumi.Output.format(

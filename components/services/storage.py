@@ -16,7 +16,7 @@ STORAGE_PATH = "/var/lib/storage"
 
 def spec(ctx: ProjectContext) -> ServiceSpec:
     secrets = ctx.secrets
-    transforms = ctx.enabled("imgproxy")
+    transforms = ctx.settings.enabled("imgproxy")
     env = {
         "ANON_KEY": secrets.anon_key,
         "SERVICE_KEY": secrets.service_role_key,

@@ -19,7 +19,7 @@ PROFILE_CHECK = (
 
 def spec(ctx: ProjectContext) -> ServiceSpec:
     settings, secrets = ctx.settings, ctx.secrets
-    logs = ctx.enabled("analytics")
+    logs = ctx.settings.enabled("analytics")
     return ServiceSpec(
         name="studio",
         image=IMAGE,
