@@ -173,40 +173,42 @@ def load_settings(read: Reader, *, stack: str, is_secret: SecretCheck) -> Settin
         ports = plan_ports(slot, raw.mapping("ports"))
     except PortPlanError as error:
         raise SettingsError(str(error)) from None
-    settings = Settings(
-        ref=ref,
-        ports=ports,
-        port_slot=slot,
-        kong_bind_address=raw.ip("kongBindAddress", "0.0.0.0"),
-        postgres_bind_address=raw.ip("postgresBindAddress", "127.0.0.1"),
-        site_url=raw.url("siteUrl") or "http://localhost:3000",
-        api_external_url=raw.url("apiExternalUrl") or "",
-        additional_redirect_urls=tuple(raw.url_list("additionalRedirectUrls")),
-        smtp=_smtp(raw),
-        auth=_auth(raw),
-        dashboard_username=raw.string("dashboardUsername") or "supabase",
-        dashboard_password=raw.secret("dashboardPassword", MIN_DASHBOARD_PASSWORD),
-        jwt_secret=raw.secret("jwtSecret", MIN_JWT_SECRET),
-        postgres_password=raw.secret("postgresPassword", MIN_PASSWORD, url_safe=True),
-        jwt_expiry=raw.integer("jwtExpiry", minimum=60) or 3600,
-        api_key_lifetime_days=raw.integer("apiKeyLifetimeDays", minimum=1) or 3650,
-        file_size_limit=raw.integer("fileSizeLimit", minimum=1) or 52428800,
-        functions_verify_jwt=raw.boolean("functionsVerifyJwt", False),
-        imgproxy_webp_detection=raw.boolean("imgproxyWebpDetection", True),
-        rest_schemas=raw.string("restSchemas") or "public,storage,graphql_public",
-        studio_organization=raw.string("studioOrganization") or "Default Organization",
-        studio_project=raw.string("studioProject") or "Default Project",
-        enabled_services=_enabled_services(raw),
-        resources=_resources(raw),
-        image_overrides=_images(raw),
-        registry_mirror=_registry_mirror(raw),
-        docker_host=_docker_host(raw),
-        docker_socket=_absolute_path(raw, "dockerSocket", "/var/run/docker.sock"),
-        docker_cert_path=raw.string("dockerCertPath") or None,
-        paused=raw.boolean("paused", False),
-        log_max_size=_log_max_size(raw),
-        log_max_files=raw.integer("logMaxFiles", minimum=1) or 3,
-    )
+    given = {
+        "ref": ref,
+        "ports": ports,
+        "port_slot": slot,
+        "kong_bind_address": raw.ip("kongBindAddress"),
+        "postgres_bind_address": raw.ip("postgresBindAddress"),
+        "site_url": raw.url("siteUrl"),
+        "api_external_url": raw.url("apiExternalUrl"),
+        "additional_redirect_urls": tuple(raw.url_list("additionalRedirectUrls")),
+        "smtp": _smtp(raw),
+        "auth": _auth(raw),
+        "dashboard_username": raw.string("dashboardUsername"),
+        "dashboard_password": raw.secret("dashboardPassword", MIN_DASHBOARD_PASSWORD),
+        "jwt_secret": raw.secret("jwtSecret", MIN_JWT_SECRET),
+        "postgres_password": raw.secret("postgresPassword", MIN_PASSWORD, url_safe=True),
+        "jwt_expiry": raw.integer("jwtExpiry", minimum=60),
+        "api_key_lifetime_days": raw.integer("apiKeyLifetimeDays", minimum=1),
+        "file_size_limit": raw.integer("fileSizeLimit", minimum=1),
+        "functions_verify_jwt": raw.boolean("functionsVerifyJwt"),
+        "imgproxy_webp_detection": raw.boolean("imgproxyWebpDetection"),
+        "rest_schemas": raw.string("restSchemas"),
+        "studio_organization": raw.string("studioOrganization"),
+        "studio_project": raw.string("studioProject"),
+        "enabled_services": _enabled_services(raw),
+        "resources": _resources(raw),
+        "image_overrides": _images(raw),
+        "registry_mirror": _registry_mirror(raw),
+        "docker_host": _docker_host(raw),
+        "docker_socket": _absolute_path(raw, "dockerSocket"),
+        "docker_cert_path": raw.string("dockerCertPath"),
+        "paused": raw.boolean("paused"),
+        "log_max_size": _log_max_size(raw),
+        "log_max_files": raw.integer("logMaxFiles", minimum=1),
+    }
+    # Unset settings take the defaults declared once, on the Settings dataclass.
+    settings = Settings(**{name: value for name, value in given.items() if value is not None})
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", settings.dashboard_username):
         raise SettingsError(
             "dashboardUsername may use letters, digits and _ . @ - (1 to 64 characters); "
@@ -246,10 +248,10 @@ class _RawConfig:
             )
         return number
 
-    def boolean(self, key: str, default: bool) -> bool:
+    def boolean(self, key: str) -> bool | None:
         value = self.string(key)
         if value is None:
-            return default
+            return None
         if value.lower() in ("true", "false"):
             return value.lower() == "true"
         raise SettingsError(
@@ -289,8 +291,10 @@ class _RawConfig:
             _check_url(f"{key}[{index}]", value, allow_wildcards=True)
         return values
 
-    def ip(self, key: str, default: str) -> str:
-        value = self.string(key) or default
+    def ip(self, key: str) -> str | None:
+        value = self.string(key)
+        if value is None:
+            return None
         try:
             ipaddress.ip_address(value)
         except ValueError:
@@ -453,8 +457,10 @@ def _registry_mirror(raw: _RawConfig) -> str:
     return mirror
 
 
-def _docker_host(raw: _RawConfig) -> str:
-    host = raw.string("dockerHost") or "unix:///var/run/docker.sock"
+def _docker_host(raw: _RawConfig) -> str | None:
+    host = raw.string("dockerHost")
+    if host is None:
+        return None
     parsed = urlparse(host)
     if parsed.scheme not in DOCKER_HOST_SCHEMES or not (
         parsed.path if parsed.scheme == "unix" else parsed.hostname
@@ -466,9 +472,9 @@ def _docker_host(raw: _RawConfig) -> str:
     return host
 
 
-def _absolute_path(raw: _RawConfig, key: str, default: str) -> str:
-    path = raw.string(key) or default
-    if not path.startswith("/"):
+def _absolute_path(raw: _RawConfig, key: str) -> str | None:
+    path = raw.string(key)
+    if path is not None and not path.startswith("/"):
         raise SettingsError(
             f"{key} must be an absolute path on the Docker host, got {path!r}; "
             f"fix it with `pulumi config set {key} /run/user/1000/docker.sock` (say)"
@@ -476,8 +482,11 @@ def _absolute_path(raw: _RawConfig, key: str, default: str) -> str:
     return path
 
 
-def _log_max_size(raw: _RawConfig) -> str:
-    size = (raw.string("logMaxSize") or "10m").lower()
+def _log_max_size(raw: _RawConfig) -> str | None:
+    size = raw.string("logMaxSize")
+    if size is None:
+        return None
+    size = size.lower()
     if not LOG_SIZE_PATTERN.match(size):
         raise SettingsError(
             f"logMaxSize must be a size like 10m, 500k or 1g, got {size!r}; "
