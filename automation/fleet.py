@@ -567,16 +567,7 @@ class Fleet:
 
     def list_projects(self, *, as_json: bool = False, watch: float | None = None) -> int:
         """All projects with their status, grouped by host."""
-
-        def render() -> str:
-            observed = self.observe()
-            if as_json:
-                return json.dumps([_status_json(item.status) for item in observed], indent=2)
-            return self._render_list(observed)
-
-        if watch:
-            return self._watch(render, watch)
-        self.say(render())
+        self._show(None, self._render_list, as_json=as_json, watch=watch)
         return 0
 
     def status(
@@ -588,18 +579,33 @@ class Fleet:
         """
         if ref is not None:
             check_ref(ref)
+        observed = self._show(ref, self._render_status, as_json=as_json, watch=watch)
+        if observed is None:
+            return 0
+        return 0 if all(item.status.status in HEALTHY for item in observed) else 1
+
+    def _show(
+        self,
+        ref: str | None,
+        render_text: Callable[[list[Observed]], str],
+        *,
+        as_json: bool,
+        watch: float | None,
+    ) -> list[Observed] | None:
+        """Observe and print once (returning what was seen), or every ``watch`` seconds."""
         observed: list[Observed] = []
 
         def render() -> str:
             observed[:] = self.observe(ref)
             if as_json:
                 return json.dumps([_status_json(item.status) for item in observed], indent=2)
-            return self._render_status(observed)
+            return render_text(observed)
 
         if watch:
-            return self._watch(render, watch)
+            self._watch(render, watch)
+            return None
         self.say(render())
-        return 0 if all(item.status.status in HEALTHY for item in observed) else 1
+        return observed
 
     def credentials(self, ref: str) -> int:
         """Print the project's URLs and keys the way ``supabase status`` does."""
