@@ -14,9 +14,25 @@ from dataclasses import asdict, dataclass
 
 PORT_BASE = 20000
 SLOT_WIDTH = 10
-#: Offsets inside a slot's block. Offsets 3 to 9 are reserved for ports a later version may
-#: publish (a pooler, say) without moving existing projects.
-PORT_OFFSETS: dict[str, int] = {"kongHttp": 0, "kongHttps": 1, "postgres": 2}
+#: Offsets inside a slot's block, by ``ports:`` setting name. A release publishes a subset
+#: (``Release.port_names``); offsets 5 to 9 are reserved for ports a later release may publish
+#: without moving existing projects.
+PORT_OFFSETS: dict[str, int] = {
+    "kongHttp": 0,
+    "kongHttps": 1,
+    "postgres": 2,
+    "poolerSession": 3,
+    "poolerTransaction": 4,
+}
+#: The ports of the spring-2024 release, the default when no names are given.
+DEFAULT_PORT_NAMES: tuple[str, ...] = ("kongHttp", "kongHttps", "postgres")
+_FIELDS = {
+    "kongHttp": "kong_http",
+    "kongHttps": "kong_https",
+    "postgres": "postgres",
+    "poolerSession": "pooler_session",
+    "poolerTransaction": "pooler_transaction",
+}
 MAX_SLOT = (32767 - PORT_BASE - (SLOT_WIDTH - 1)) // SLOT_WIDTH
 
 
@@ -26,31 +42,27 @@ class PortPlanError(ValueError):
 
 @dataclass(frozen=True)
 class HostPorts:
-    """Host ports one project publishes."""
+    """Host ports one project publishes; a port its release does not publish is None."""
 
     kong_http: int
-    kong_https: int
-    postgres: int
+    kong_https: int | None = None
+    postgres: int | None = None
+    pooler_session: int | None = None
+    pooler_transaction: int | None = None
 
     def by_setting(self) -> dict[str, int]:
-        """The ports keyed by their setting name under ``ports:`` (kongHttp, ...)."""
+        """The published ports keyed by their setting name under ``ports:`` (kongHttp, ...)."""
         values = asdict(self)
         return {
-            "kongHttp": values["kong_http"],
-            "kongHttps": values["kong_https"],
-            "postgres": values["postgres"],
+            name: values[attr] for name, attr in _FIELDS.items() if values[attr] is not None
         }
 
 
-def slot_ports(slot: int) -> HostPorts:
-    """The ports of a slot, without overrides."""
+def slot_ports(slot: int, names: tuple[str, ...] = DEFAULT_PORT_NAMES) -> HostPorts:
+    """The ports ``names`` of a slot, without overrides."""
     check_slot(slot)
     start = PORT_BASE + slot * SLOT_WIDTH
-    return HostPorts(
-        kong_http=start + PORT_OFFSETS["kongHttp"],
-        kong_https=start + PORT_OFFSETS["kongHttps"],
-        postgres=start + PORT_OFFSETS["postgres"],
-    )
+    return HostPorts(**{_FIELDS[name]: start + PORT_OFFSETS[name] for name in names})
 
 
 def check_slot(slot: object) -> int:
@@ -69,17 +81,21 @@ def check_slot(slot: object) -> int:
     return slot
 
 
-def plan_ports(slot: int | None, overrides: Mapping[str, object] | None = None) -> HostPorts:
-    """The project's host ports: its slot's block, with explicit per-port overrides.
+def plan_ports(
+    slot: int | None,
+    overrides: Mapping[str, object] | None = None,
+    names: tuple[str, ...] = DEFAULT_PORT_NAMES,
+) -> HostPorts:
+    """The project's host ports ``names``: its slot's block, with explicit per-port overrides.
 
     Without a slot every port must be overridden. Raises ``PortPlanError`` for an unknown
     port name, a port outside 1..65535 or two ports that clash.
     """
     overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(PORT_OFFSETS))
+    unknown = sorted(set(overrides) - set(names))
     if unknown:
         raise PortPlanError(
-            f"ports has unknown entries {unknown}; the known ones are {sorted(PORT_OFFSETS)}"
+            f"ports has unknown entries {unknown}; this release's ports are {sorted(names)}"
         )
     for name, port in overrides.items():
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
@@ -88,7 +104,7 @@ def plan_ports(slot: int | None, overrides: Mapping[str, object] | None = None) 
                 f"fix it in the stack file under `supabase:ports:`"
             )
     if slot is None:
-        missing = sorted(set(PORT_OFFSETS) - set(overrides))
+        missing = sorted(set(names) - set(overrides))
         if missing:
             raise PortPlanError(
                 "portSlot is not set; set it with `pulumi config set portSlot <N>` "
@@ -96,7 +112,7 @@ def plan_ports(slot: int | None, overrides: Mapping[str, object] | None = None) 
             )
         chosen = dict(overrides)
     else:
-        chosen = slot_ports(slot).by_setting() | overrides
+        chosen = slot_ports(slot, names).by_setting() | overrides
     by_port: dict[int, list[str]] = {}
     for name, port in chosen.items():
         by_port.setdefault(int(port), []).append(name)
@@ -104,8 +120,4 @@ def plan_ports(slot: int | None, overrides: Mapping[str, object] | None = None) 
     if clashes:
         detail = "; ".join(f"{' and '.join(sorted(n))} both use {p}" for p, n in clashes.items())
         raise PortPlanError(f"ports clash: {detail}; give each port its own number under `ports:`")
-    return HostPorts(
-        kong_http=int(chosen["kongHttp"]),
-        kong_https=int(chosen["kongHttps"]),
-        postgres=int(chosen["postgres"]),
-    )
+    return HostPorts(**{_FIELDS[name]: int(port) for name, port in chosen.items()})

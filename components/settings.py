@@ -16,19 +16,12 @@ from urllib.parse import urlparse
 
 from components.naming import REF_PATTERN
 from components.ports import HostPorts, PortPlanError, plan_ports
+from components.releases import ALL_SERVICE_NAMES, DEFAULT_RELEASE, RELEASES, Release
 
-#: Every service a project can run.
-ALL_SERVICES: tuple[str, ...] = (
-    "vector", "db", "analytics", "kong", "auth", "rest",
-    "realtime", "imgproxy", "storage", "meta", "functions", "studio",
-)  # fmt: skip
-#: Services a project may leave out with ``exclude``, and what leaves with each.
-OPTIONAL_SERVICES: dict[str, tuple[str, ...]] = {
-    "analytics": ("analytics", "vector"),
-    "imgproxy": ("imgproxy",),
-    "functions": ("functions",),
-    "studio": ("studio",),
-}
+#: Every service of the default (2024-04) release, in catalog order.
+ALL_SERVICES: tuple[str, ...] = RELEASES[DEFAULT_RELEASE].services
+#: Services a 2024-04 project may leave out with ``exclude``, and what leaves with each.
+OPTIONAL_SERVICES: dict[str, tuple[str, ...]] = dict(RELEASES[DEFAULT_RELEASE].optional)
 MIN_JWT_SECRET = 32
 MIN_PASSWORD = 16
 MIN_DASHBOARD_PASSWORD = 12
@@ -107,6 +100,14 @@ class Settings:
 
     ref: str
     ports: HostPorts
+    release: str = DEFAULT_RELEASE
+    gateway: str = "kong"
+    logs: bool = True
+    domain: str | None = None
+    """The project's public host name behind the edge proxy (https://<domain>), if any."""
+    custom_domains: tuple[str, ...] = ()
+    publish_gateway_ports: bool = True
+    """Whether the gateway's host ports are published (off by default behind the edge)."""
     port_slot: int | None = None
     kong_bind_address: str = "0.0.0.0"
     postgres_bind_address: str = "127.0.0.1"
@@ -139,6 +140,16 @@ class Settings:
     log_max_files: int = 3
 
     @property
+    def release_info(self) -> Release:
+        """The release's data (services, gateways, ports, Postgres major)."""
+        return RELEASES[self.release]
+
+    @property
+    def gateway_service(self) -> str:
+        """The catalog key of the project's API gateway (``kong`` or ``api-gw``)."""
+        return self.release_info.gateway_service
+
+    @property
     def public_host(self) -> str:
         """The host name clients use for published ports (the Docker host's address)."""
         parsed = urlparse(self.docker_host)
@@ -168,14 +179,41 @@ def load_settings(read: Reader, *, stack: str, is_secret: SecretCheck) -> Settin
             "letters, digits and hyphens, not starting or ending with a hyphen; fix it with "
             "`pulumi config set ref <ref>`"
         )
+    release_name = raw.string("release") or DEFAULT_RELEASE
+    if release_name not in RELEASES:
+        raise SettingsError(
+            f"release {release_name!r} is not known; the releases are {sorted(RELEASES)}; "
+            "fix it with `pulumi config set release 2026-09`"
+        )
+    release = RELEASES[release_name]
+    gateway = raw.string("gateway") or release.default_gateway
+    if gateway not in release.gateways:
+        raise SettingsError(
+            f"gateway {gateway!r} is not offered by release {release_name}; it offers "
+            f"{list(release.gateways)}; "
+            f"fix it with `pulumi config set gateway {release.default_gateway}`"
+        )
+    logs = raw.boolean("logs")
+    logs = release.logs_default if logs is None else logs
+    domain = raw.string("domain")
+    custom_domains = tuple(raw.structured("customDomains", list))
+    publish_gateway_ports = raw.boolean("publishGatewayPorts")
+    if publish_gateway_ports is None:
+        publish_gateway_ports = domain is None
     slot = raw.integer("portSlot")
     try:
-        ports = plan_ports(slot, raw.mapping("ports"))
+        ports = plan_ports(slot, raw.mapping("ports"), release.port_names)
     except PortPlanError as error:
         raise SettingsError(str(error)) from None
     given = {
         "ref": ref,
         "ports": ports,
+        "release": release_name,
+        "gateway": gateway,
+        "logs": logs,
+        "domain": domain,
+        "custom_domains": custom_domains,
+        "publish_gateway_ports": publish_gateway_ports,
         "port_slot": slot,
         "kong_bind_address": raw.ip("kongBindAddress"),
         "postgres_bind_address": raw.ip("postgresBindAddress"),
@@ -196,7 +234,7 @@ def load_settings(read: Reader, *, stack: str, is_secret: SecretCheck) -> Settin
         "rest_schemas": raw.string("restSchemas"),
         "studio_organization": raw.string("studioOrganization"),
         "studio_project": raw.string("studioProject"),
-        "enabled_services": _enabled_services(raw),
+        "enabled_services": _enabled_services(raw, release, logs),
         "resources": _resources(raw),
         "image_overrides": _images(raw),
         "registry_mirror": _registry_mirror(raw),
@@ -215,7 +253,11 @@ def load_settings(read: Reader, *, stack: str, is_secret: SecretCheck) -> Settin
             "fix it with `pulumi config set dashboardUsername <name>`"
         )
     if not settings.api_external_url:
-        default_url = f"http://{settings.public_host}:{ports.kong_http}"
+        default_url = (
+            f"https://{settings.domain}"
+            if settings.domain
+            else f"http://{settings.public_host}:{ports.kong_http}"
+        )
         settings = replace(settings, api_external_url=default_url)
     return settings
 
@@ -384,28 +426,38 @@ def _auth(raw: _RawConfig) -> AuthSettings:
     return AuthSettings(**{AUTH_KEYS[key]: value for key, value in given.items()})
 
 
-def _enabled_services(raw: _RawConfig) -> frozenset[str]:
+def _enabled_services(raw: _RawConfig, release: Release, logs: bool) -> frozenset[str]:
     excluded = raw.structured("exclude", list)
-    enabled = set(ALL_SERVICES)
+    optional = release.optional
+    enabled = set(release.services)
+    if not logs:
+        enabled -= set(release.logs_services)
     for name in excluded:
-        if name not in OPTIONAL_SERVICES:
+        if name not in optional:
             if name == "vector":
-                why = "vector goes with analytics: exclude analytics to drop both"
-            elif name in ALL_SERVICES:
+                why = (
+                    "vector goes with analytics: exclude analytics to drop both"
+                    if "analytics" in optional
+                    else "vector goes with analytics: set `logs: false` to drop both"
+                )
+            elif name == "analytics":
+                why = "in this release the log pipeline is off unless `logs: true`"
+            elif name in release.services:
                 why = f"{name} is required by every project"
             else:
-                why = f"{name!r} is not a service"
+                why = f"{name!r} is not a service of release {release.name}"
             raise SettingsError(
-                f"exclude lists {name!r}: {why}; only {sorted(OPTIONAL_SERVICES)} can be excluded"
+                f"exclude lists {name!r}: {why}; only {sorted(optional)} can be excluded"
             )
-        enabled -= set(OPTIONAL_SERVICES[name])
+        enabled -= set(optional[name])
     return frozenset(enabled)
 
 
 def _known_service(setting: str, name: str) -> None:
-    if name not in ALL_SERVICES:
+    if name not in ALL_SERVICE_NAMES:
         raise SettingsError(
-            f"{setting} names unknown service {name!r}; the services are {list(ALL_SERVICES)}"
+            f"{setting} names unknown service {name!r}; "
+            f"the services are {list(ALL_SERVICE_NAMES)}"
         )
 
 

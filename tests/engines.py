@@ -42,7 +42,10 @@ IMAGE = "local/busybox:test"
 #: Applets the test containers call; busybox picks the applet from the name it runs as.
 APPLETS = ("sh", "wget", "httpd", "nc", "sleep", "mkdir", "cat", "echo", "true", "false")
 #: Address pools of the private engines: one /16 each, away from Docker's 172.17+ default.
-POOLS = ("10.213.0.0/16", "10.214.0.0/16", "10.215.0.0/16", "10.216.0.0/16")
+#: Test sessions running side by side on one machine take different pools (by process id),
+#: so their bridges never claim the same subnet.
+_POOL_BASE = 100 + (os.getpid() % 36) * 4
+POOLS = tuple(f"10.{_POOL_BASE + i}.0.0/16" for i in range(4))
 START_DEADLINE = 60.0
 STOP_DEADLINE = 30.0
 #: Docker turns healthcheck durations into nanoseconds.
