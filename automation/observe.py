@@ -178,8 +178,10 @@ def _observe_one(
         containers=containers,
         unreachable=error,
     )
-    status.problems.extend(p for p in (history_error, config_error, *problems) if p)
-    if problems and status.status in HEALTHY:
+    # The fleet's own findings (clashes, duplicate refs, bad settings) come first: they
+    # explain the rest, and `list` shows only the first problem.
+    status.problems[:0] = [p for p in (*problems, config_error, history_error) if p]
+    if problems and status.status != Status.DELETED:
         status = ProjectStatus(status.ref, status.host, Status.FAILED, status.problems)
     return Observed(status, stack, list(containers or []), ports)
 

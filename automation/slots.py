@@ -118,10 +118,10 @@ def port_clashes(claims: Iterable[PortClaim]) -> dict[str, list[str]]:
                 _both(problems, claim.ref, slots[slot], f"portSlot {slot}")
             else:
                 slots[slot] = claim.ref
-        for name, port in sorted(ports.by_setting().items()):
+        for port in sorted(ports.by_setting().values()):
             key = (claim.host, port)
             if key in owners and owners[key] != claim.ref:
-                _both(problems, claim.ref, owners[key], f"host port {port} ({name})")
+                _both(problems, claim.ref, owners[key], f"host port {port}")
             else:
                 owners[key] = claim.ref
     return problems

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from engines import PrivateDockerd, start_engines, stop_engines, unavailable_reason
+from fleet_env import Env
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +40,9 @@ def engine_b(private_engines: list[PrivateDockerd]) -> Iterator[PrivateDockerd]:
     """The second engine, emptied after the test."""
     yield private_engines[1]
     private_engines[1].clean()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
+    """A fleet over a tmp project folder, the fake Pulumi backend and fake engines."""
+    return Env(tmp_path, monkeypatch=monkeypatch)
