@@ -389,6 +389,19 @@ def test_list_is_a_rich_table_on_a_terminal_and_plain_when_piped(env: Env) -> No
         os.close(master)
     assert "\x1b[1;32mACTIVE\x1b[0m" in drawn  # the status in colour
     assert "┃" in drawn or "│" in drawn  # a table
+    master, slave = os.openpty()
+    tty = os.fdopen(slave, "w")
+    try:
+        ctx = env.context()
+        ctx.out, ctx.live = tty, True
+        assert cli.main(["status", "shop"], context_factory=lambda args: ctx) == 0
+        tty.flush()
+        drawn = read_all(master)
+    finally:
+        tty.close()
+        os.close(master)
+    assert "\x1b[1;32mACTIVE\x1b[0m" in drawn
+    assert "\x1b[32mhealthy\x1b[0m" in drawn  # each container's health in colour
     piped = io.StringIO()
     ctx = env.context()
     ctx.out = piped
