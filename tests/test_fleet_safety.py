@@ -549,3 +549,27 @@ def test_the_fake_engine_keeps_the_real_engine_signatures() -> None:
         real = inspect.signature(getattr(Engine, name))
         assert inspect.signature(getattr(FakeEngine, name)) == real, name
         assert inspect.signature(getattr(EngineLike, name)) == real, name
+
+
+def test_one_stack_whose_history_fails_does_not_hide_the_others(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulumi.automation import CommandError
+    from pulumi.automation._cmd import CommandResult
+
+    env.write_stack("good", portSlot=0)
+    env.write_stack("bad", portSlot=1)
+    env.deployed("good", "bad")
+    history = env.backend._history
+
+    def broken(name: str, **kwargs: object) -> list:
+        if name == "bad":
+            raise CommandError(CommandResult("", "error: checkpoint is corrupt", 255))
+        return history(name, **kwargs)
+
+    monkeypatch.setattr(env.backend, "_history", broken)
+    assert env.main("status", "--json") == 1
+    projects = {p["ref"]: p for p in json.loads(env.out.getvalue())["projects"]}
+    assert projects["good"]["status"] == "ACTIVE"
+    assert projects["bad"]["status"] == "PROVISIONING"
+    assert any("checkpoint is corrupt" in p for p in projects["bad"]["problems"])
