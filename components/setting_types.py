@@ -45,9 +45,11 @@ MAX_LOG_SIZE_BYTES = 1024**3
 DNS_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 HOST_NAME = re.compile(rf"{DNS_LABEL}(?:\.{DNS_LABEL})*")
 #: A redirect URL host may hold GoTrue's glob wildcards.
-WILDCARD_HOST = re.compile(r"[a-z0-9*](?:[a-z0-9*-]*[a-z0-9*])?(?:\.[a-z0-9*](?:[a-z0-9*-]*[a-z0-9*])?)*")
+_WILDCARD_LABEL = r"[a-z0-9*](?:[a-z0-9*-]*[a-z0-9*])?"
+WILDCARD_HOST = re.compile(rf"{_WILDCARD_LABEL}(?:\.{_WILDCARD_LABEL})*")
 #: Docker's image reference grammar (distribution/reference): registry, path, tag, digest.
-_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?"
+_DOMAIN_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_DOMAIN = rf"(?:{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*|\[[0-9a-fA-F:]+\])(?::[0-9]{{1,5}})?"
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 IMAGE_REFERENCE = re.compile(
     rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
@@ -95,6 +97,7 @@ def _json_text(value: Any) -> Any:
 def config_int(low: int, high: int) -> Any:
     """A whole number from ``low`` to ``high``, typed or as the text Pulumi passes (``"3"``)."""
     return Annotated[int, Strict(), Field(ge=low, le=high), BeforeValidator(_int_text)]
+
 
 ConfigBool = Annotated[bool, Strict(), BeforeValidator(_bool_text)]
 """true or false, typed or as text."""

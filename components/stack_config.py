@@ -43,10 +43,10 @@ from components.setting_types import (
     SiteUrl,
     StrictBool,
     StrictInt,
-    config_int,
-    unique_list,
     UrlSafe,
+    config_int,
     fail,
+    unique_list,
 )
 
 NAMESPACE = "supabase"
@@ -82,20 +82,24 @@ SECURE_VALUE = {
 
 def secret(min_length: int, *extra: Any) -> Any:
     """A user-given secret: plain text to the program, ``{secure: ...}`` in the stack file."""
-    return Annotated[
-        str,
+    metadata = (
         Strict(),
         Field(min_length=min_length, max_length=MAX_SECRET),
         *extra,
         WithJsonSchema(SECURE_VALUE),
-    ]
+    )
+    return Annotated.__class_getitem__((str, *metadata))  # type: ignore[attr-defined]
 
 
 Port = Annotated[StrictInt, Field(ge=1, le=65535)]
 ServiceName = Literal[ALL_SERVICE_NAMES]  # type: ignore[valid-type]
 OPTIONAL_NAMES = tuple(sorted({name for r in RELEASES.values() for name in r.optional}))
 ExcludeName = Annotated[str, Strict(), Field(json_schema_extra={"enum": list(OPTIONAL_NAMES)})]
-Ref = pattern(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", "1 to 63 lowercase letters, digits, hyphens")
+Ref = pattern(
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?",
+    "a valid project ref: 1 to 63 lowercase letters, digits and hyphens, not starting or "
+    "ending with a hyphen",
+)
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_$]{0,62}"
 RestSchemas = pattern(
     rf"{IDENTIFIER}(?:,{IDENTIFIER})*", "schema names separated by commas, without spaces"
@@ -174,9 +178,7 @@ class StackConfig(Closed):
     )
     logs: ConfigBool | None = Field(None, examples=[True])
     domain: HostName | None = Field(None, examples=["api.example.com"])
-    custom_domains: unique_list(HostName) | None = Field(
-        None, examples=[["api.example.org"]]
-    )
+    custom_domains: unique_list(HostName) | None = Field(None, examples=[["api.example.org"]])
     publish_gateway_ports: ConfigBool | None = Field(None, examples=[True])
     port_slot: config_int(0, MAX_SLOT) | None = Field(None, examples=[0])
     ports: Annotated[PortsConfig, Json] | None = None
@@ -194,23 +196,15 @@ class StackConfig(Closed):
     dashboard_password: DashboardPassword | None = None
     jwt_secret: JwtSecret | None = None
     postgres_password: PostgresPassword | None = None
-    jwt_expiry: config_int(60, MAX_JWT_EXPIRY) | None = Field(
-        None, examples=[3600]
-    )
-    api_key_lifetime_days: config_int(1, MAX_API_KEY_DAYS) | None = Field(
-        None, examples=[3650]
-    )
-    file_size_limit: config_int(1, MAX_FILE_SIZE) | None = Field(
-        None, examples=[52428800]
-    )
+    jwt_expiry: config_int(60, MAX_JWT_EXPIRY) | None = Field(None, examples=[3600])
+    api_key_lifetime_days: config_int(1, MAX_API_KEY_DAYS) | None = Field(None, examples=[3650])
+    file_size_limit: config_int(1, MAX_FILE_SIZE) | None = Field(None, examples=[52428800])
     functions_verify_jwt: ConfigBool | None = Field(None, examples=[True])
     imgproxy_webp_detection: ConfigBool | None = Field(None, examples=[True])
     rest_schemas: RestSchemas | None = Field(None, examples=["public,storage,graphql_public"])
     studio_organization: PlainText | None = Field(None, examples=["Example Org"])
     studio_project: PlainText | None = Field(None, examples=["Example Project"])
-    exclude: unique_list(ExcludeName) | None = Field(
-        None, examples=[["studio"]]
-    )
+    exclude: unique_list(ExcludeName) | None = Field(None, examples=[["studio"]])
     resources: Annotated[dict[ServiceName, ResourceConfig], Json] | None = None
     images: Annotated[dict[ServiceName, ImageReference], Json] | None = None
     registry_mirror: RegistryMirror | None = Field(None, examples=["mirror.example.com/dockerhub"])
@@ -219,9 +213,7 @@ class StackConfig(Closed):
     docker_socket: AbsolutePath | None = Field(None, examples=["/var/run/docker.sock"])
     paused: ConfigBool | None = Field(None, examples=[True])
     log_max_size: LogSize | None = Field(None, examples=["10m"])
-    log_max_files: config_int(1, MAX_LOG_FILES) | None = Field(
-        None, examples=[3]
-    )
+    log_max_files: config_int(1, MAX_LOG_FILES) | None = Field(None, examples=[3])
 
 
 #: The stack-file keys whose values are secrets.
@@ -230,7 +222,9 @@ SECRET_KEYS = frozenset(
     for name in ("smtp_password", "dashboard_password", "jwt_secret", "postgres_password")
 )
 #: Every key of the namespace, by its stack-file name.
-KEYS: tuple[str, ...] = tuple(field.alias or name for name, field in StackConfig.model_fields.items())
+KEYS: tuple[str, ...] = tuple(
+    field.alias or name for name, field in StackConfig.model_fields.items()
+)
 
 
 def _accept_text(schema: dict[str, Any]) -> dict[str, Any]:
