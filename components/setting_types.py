@@ -49,7 +49,12 @@ _WILDCARD_LABEL = r"[a-z0-9*](?:[a-z0-9*-]*[a-z0-9*])?"
 WILDCARD_HOST = re.compile(rf"{_WILDCARD_LABEL}(?:\.{_WILDCARD_LABEL})*")
 #: Docker's image reference grammar (distribution/reference): registry, path, tag, digest.
 _DOMAIN_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
-_DOMAIN = rf"(?:{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*|\[[0-9a-fA-F:]+\])(?::[0-9]{{1,5}})?"
+_PORT = r"(?::[0-9]{1,5})"
+# Docker takes the first component for a registry host only with a dot, a port or "localhost".
+_DOMAIN = (
+    rf"(?:(?:{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})+|localhost|\[[0-9a-fA-F:]+\]){_PORT}?"
+    rf"|{_DOMAIN_LABEL}{_PORT})"
+)
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 IMAGE_REFERENCE = re.compile(
     rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
