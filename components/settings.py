@@ -377,6 +377,11 @@ def _settings(config: StackConfig, stack: str) -> Settings:
             "proxy), or `pulumi config set publishGatewayPorts true`"
         )
     custom = tuple(config.custom_domains or ())
+    if custom and config.domain is None:
+        raise SettingsError(
+            "customDomains need the project behind the edge proxy, which serves `domain`; "
+            "set it with `pulumi config set domain <host name>`"
+        )
     if config.domain is not None and config.domain in custom:
         raise SettingsError(
             f"customDomains lists {config.domain!r}, which is already `domain`; "

@@ -103,6 +103,9 @@ class TestDomains:
             {"domain": "a.example.com", "customDomains": ["a.example.com"]}
         )
         assert "customDomains[0] must be a DNS host name" in problem({"customDomains": ["1.2.3.4"]})
+        assert "customDomains need the project behind the edge proxy" in problem(
+            {"customDomains": ["b.example.org"]}
+        )
 
     def test_hidden_gateway_without_a_domain_is_refused(self) -> None:
         message = problem({"publishGatewayPorts": "false"})
