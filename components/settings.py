@@ -84,6 +84,7 @@ class AuthSettings:
     disable_signup: bool = False
     email_signup: bool = True
     email_autoconfirm: bool = False
+    """``load_settings`` defaults it to true when no SMTP host is set (nobody gets mail)."""
     anonymous_users: bool = False
     phone_signup: bool = True
     phone_autoconfirm: bool = True
@@ -223,10 +224,7 @@ def load_settings(
         problems += [_describe(detail) for detail in error.errors()]
     if problems:
         raise SettingsError(_join(problems))
-    try:
-        return _settings(model, stack)
-    except PydanticCustomError as error:  # a value check run on a cross-setting rule
-        raise SettingsError(error.message()) from None
+    return _settings(model, stack)
 
 
 def runtime_config() -> tuple[dict[str, str], list[str], set[str]]:
