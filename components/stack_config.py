@@ -117,7 +117,12 @@ class Closed(BaseModel):
     """Refuses unknown keys; keys are the stack file's camelCase names."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, alias_generator=to_camel, populate_by_name=False
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        alias_generator=to_camel,
+        populate_by_name=False,
+        use_attribute_docstrings=True,
     )
 
 
@@ -169,51 +174,91 @@ class ResourceConfig(Closed):
 
 
 class StackConfig(Closed):
-    """Every ``supabase:`` key of a stack file. None means unset: the default applies."""
+    """Every ``supabase:`` key of a stack file. None means unset: the default applies.
 
-    ref: Ref | None = Field(None, examples=["shop"], description="default: the stack name")
+    The attribute docstrings become the schema's descriptions, which editors show.
+    """
+
+    ref: Ref | None = Field(None, examples=["shop"])
+    """Project ref, a DNS label; names every Docker object. Default: the stack name."""
     release: ReleaseName | None = Field(None, examples=["2026-09"])
-    gateway: GatewayName | None = Field(
-        None, examples=["kong"], description="one the release offers"
-    )
+    """The Supabase stack the project runs. Default: 2024-04."""
+    gateway: GatewayName | None = Field(None, examples=["kong"])
+    """API gateway, one the release offers (2024-04: kong; 2026-09: envoy or kong)."""
     logs: ConfigBool | None = Field(None, examples=[True])
+    """Run the log pipeline (analytics, vector). Default: true for 2024-04, false for 2026-09."""
     domain: HostName | None = Field(None, examples=["api.example.com"])
+    """Public host name behind the edge proxy (https://<domain>)."""
     custom_domains: unique_list(HostName) | None = Field(None, examples=[["api.example.org"]])
+    """More host names of the project, served beside `domain`."""
     publish_gateway_ports: ConfigBool | None = Field(None, examples=[True])
+    """Publish the gateway's host ports. Default: false when `domain` is set, else true."""
     port_slot: config_int(0, MAX_SLOT) | None = Field(None, examples=[0])
+    """Host port block: ports 20000+10*N to 20000+10*N+9."""
     ports: Annotated[PortsConfig, Json] | None = None
+    """Host port overrides; each release publishes its own set."""
     kong_bind_address: BindAddress | None = Field(None, examples=["0.0.0.0"])
+    """Host address the gateway's ports bind to. Default: 0.0.0.0."""
     postgres_bind_address: BindAddress | None = Field(None, examples=["127.0.0.1"])
+    """Host address the database ports bind to. Default: 127.0.0.1."""
     api_external_url: BaseUrl | None = Field(None, examples=["https://api.example.com"])
+    """Public API URL. Default: https://<domain>, else http://<docker host>:<kongHttp>."""
     site_url: SiteUrl | None = Field(None, examples=["https://app.example.com"])
+    """The app's URL, for auth redirects. Default: http://localhost:3000."""
     additional_redirect_urls: unique_list(RedirectUrl) | None = Field(
         None, examples=[["https://app.example.com/**"]]
     )
+    """More allowed redirect URLs (GoTrue's * wildcards allowed)."""
     smtp: Annotated[SmtpConfig, Json] | None = None
+    """Mail server for confirmation and recovery mail."""
     smtp_password: SmtpPassword | None = None
+    """SMTP password: `pulumi config set --secret smtpPassword <password>`."""
     auth: Annotated[AuthConfig, Json] | None = None
+    """GoTrue's sign-up switches."""
     dashboard_username: DashboardUsername | None = Field(None, examples=["supabase"])
+    """Studio basic-auth user. Default: supabase."""
     dashboard_password: DashboardPassword | None = None
+    """Studio password (at least 12 characters, --secret). Default: generated."""
     jwt_secret: JwtSecret | None = None
+    """JWT signing secret (at least 32 characters, --secret). Default: generated."""
     postgres_password: PostgresPassword | None = None
+    """Postgres password (16+ of A-Za-z0-9._~-, --secret). Default: generated."""
     jwt_expiry: config_int(60, MAX_JWT_EXPIRY) | None = Field(None, examples=[3600])
+    """User JWT lifetime in seconds, at most one week. Default: 3600."""
     api_key_lifetime_days: config_int(1, MAX_API_KEY_DAYS) | None = Field(None, examples=[3650])
+    """Lifetime of the anon and service_role keys, in days. Default: 3650."""
     file_size_limit: config_int(1, MAX_FILE_SIZE) | None = Field(None, examples=[52428800])
+    """Storage upload limit in bytes, at most 500 GiB. Default: 52428800 (50 MiB)."""
     functions_verify_jwt: ConfigBool | None = Field(None, examples=[True])
+    """Edge functions require a valid JWT. Default: false."""
     imgproxy_webp_detection: ConfigBool | None = Field(None, examples=[True])
+    """imgproxy serves WebP to browsers that accept it. Default: true."""
     rest_schemas: RestSchemas | None = Field(None, examples=["public,storage,graphql_public"])
+    """Schemas PostgREST exposes. Default: public,storage,graphql_public."""
     studio_organization: PlainText | None = Field(None, examples=["Example Org"])
+    """Organization name shown in Studio."""
     studio_project: PlainText | None = Field(None, examples=["Example Project"])
+    """Project name shown in Studio."""
     exclude: unique_list(ExcludeName) | None = Field(None, examples=[["studio"]])
+    """Optional services to leave out (2026-09 has no analytics here: use `logs`)."""
     resources: Annotated[dict[ServiceName, ResourceConfig], Json] | None = None
+    """CPU and memory caps per service."""
     images: Annotated[dict[ServiceName, ImageReference], Json] | None = None
+    """Image per service instead of the pinned one, taken as written."""
     registry_mirror: RegistryMirror | None = Field(None, examples=["mirror.example.com/dockerhub"])
+    """Registry host and path the pinned images are pulled through."""
     docker_host: DockerHost | None = Field(None, examples=["ssh://deploy@engine.example.com"])
+    """The Docker engine: unix:///path, ssh://user@host or tcp://host:2376 (with certs)."""
     docker_cert_path: AbsolutePath | None = Field(None, examples=["/etc/docker/engine-1"])
+    """Directory with ca.pem, cert.pem, key.pem on the machine running Pulumi (tcp://)."""
     docker_socket: AbsolutePath | None = Field(None, examples=["/var/run/docker.sock"])
+    """The socket path on the Docker host that Vector mounts."""
     paused: ConfigBool | None = Field(None, examples=[True])
+    """Remove the containers, keep everything else. Default: false."""
     log_max_size: LogSize | None = Field(None, examples=["10m"])
+    """Container log file size before rotation (1k to 1g). Default: 10m."""
     log_max_files: config_int(1, MAX_LOG_FILES) | None = Field(None, examples=[3])
+    """Rotated container log files kept (1 to 100). Default: 3."""
 
 
 #: The stack-file keys whose values are secrets.
