@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import shlex
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -292,15 +293,36 @@ def _example(loc: tuple[Any, ...]) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+#: A whole mapping or list is set one entry at a time: the entry each hint shows.
+ENTRY_EXAMPLES: dict[str, tuple[tuple[Any, ...], str]] = {
+    "smtp": (("smtp", "host"), "smtp.example.com"),
+    "auth": (("auth", "emailAutoconfirm"), "true"),
+    "ports": (("ports", "kongHttp"), "8000"),
+    "resources": (("resources", "db", "memoryMb"), "2048"),
+    "images": (("images", "auth"), "registry.example.com/supabase/gotrue:v2.149.0"),
+    "additionalRedirectUrls": (("additionalRedirectUrls", 0), "https://app.example.com/**"),
+    "customDomains": (("customDomains", 0), "api.example.org"),
+    "exclude": (("exclude", 0), "studio"),
+}
+
+
 def _fix(loc: tuple[Any, ...]) -> str:
+    """A ``pulumi config`` command that sets the value at ``loc`` (quoted for the shell)."""
     key = str(loc[0])
     if key in SECRET_KEYS:
         return f"`pulumi config set --secret {key} <value>`"
-    if len(loc) == 1 and key not in ("additionalRedirectUrls", "customDomains", "exclude"):
-        return f"`pulumi config set {key} {_example(loc)}`"
-    if len(loc) == 1:
-        loc = (*loc, 0)
-    return f"`pulumi config set --path '{_path(loc)}' {_example(loc)}`"
+    if key not in ENTRY_EXAMPLES:
+        return f"`pulumi config set {key} {_shell(_example(loc))}`"
+    entry, example = ENTRY_EXAMPLES[key]
+    if len(loc) == 1 or (key == "resources" and len(loc) == 2):
+        loc = (*loc, *entry[len(loc) :])
+    else:
+        example = _example(loc) if _example(loc) != "<value>" else example
+    return f"`pulumi config set --path '{_path(loc)}' {_shell(example)}`"
+
+
+def _shell(value: str) -> str:
+    return value if value == "<value>" else shlex.quote(value)
 
 
 def _describe(detail: Any) -> str:
@@ -313,6 +335,7 @@ def _describe(detail: Any) -> str:
         what = "a service of this program" if loc[0] in ("resources", "images") else "known"
         return f"{path} is not {what}: {detail['msg'].replace('Input should be', 'use')}"
     message = re.sub(r"^\w+ should (be )?", lambda m: "must " + (m[1] or ""), detail["msg"])
+    message = re.sub(r" or instance of \w+$", "", message)
     if kind == "bool_type":
         message = "must be true or false"
     if loc[0] in SECRET_KEYS:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import shlex
+
 import pulumi
 import pytest
 from pulumi_harness import run_main
 from settings_cases import load, problem
 
 from components.settings import SettingsError, load_settings
+from components.stack_config import KEYS
 
 
 @pytest.mark.parametrize(
@@ -136,3 +140,41 @@ def test_a_secret_is_never_echoed() -> None:
         )
     assert "pass word" not in str(raised.value)
     assert "pulumi config set --secret postgresPassword" in str(raised.value)
+
+
+FIX_PROBES = [
+    {"smtp": "[1"},
+    {"smtp": {"port": 0}},
+    {"auth": "x"},
+    {"ports": {"kongHttp": 0}},
+    {"resources": {"db": 2}},
+    {"resources": {"api-gw": {"cpus": 1}}},
+    {"images": {"auth": "Bad Image"}},
+    {"additionalRedirectUrls": ["https://a.example.com", "x"]},
+    {"exclude": "studio"},
+    {"customDomains": "a"},
+    {"jwtSecret": "short"},
+    {"siteUrl": "x"},
+    {"pause": "true"},
+    {"smtp": {"pass": "x"}},
+]
+PATH = r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*|\[[0-9]+\]|\[\"[^\"]+\"\])*"
+
+
+@pytest.mark.parametrize("config", FIX_PROBES)
+def test_fix_commands_are_real_pulumi_commands(config: dict) -> None:
+    commands = re.findall(r"`(pulumi config [^`]+)`", problem(config))
+    assert commands
+    for command in commands:
+        words = shlex.split(command.replace("<value>", "x"))
+        assert words[:2] == ["pulumi", "config"]
+        assert words[2] in ("set", "rm")
+        rest = words[3:]
+        if "--secret" in rest:
+            rest.remove("--secret")
+        if "--path" in rest:
+            rest.remove("--path")
+            assert re.fullmatch(PATH, rest[0]), rest[0]
+        key = re.match(r"[A-Za-z]+", rest[0])[0]  # type: ignore[index]
+        assert key in KEYS or key in config
+        assert len(rest) == (2 if words[2] == "set" else 1)
