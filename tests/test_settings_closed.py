@@ -10,7 +10,7 @@ import pytest
 from pulumi_harness import run_main
 from settings_cases import load, problem
 
-from components.settings import SettingsError, load_settings
+from components.settings import SettingsError, load_settings, runtime_config
 from components.stack_config import KEYS
 
 
@@ -178,3 +178,19 @@ def test_fix_commands_are_real_pulumi_commands(config: dict) -> None:
         key = re.match(r"[A-Za-z]+", rest[0])[0]  # type: ignore[index]
         assert key in KEYS or key in config
         assert len(rest) == (2 if words[2] == "set" else 1)
+
+
+def test_runtime_config_splits_namespaces_and_finds_secret_keys(monkeypatch) -> None:
+    monkeypatch.setenv(
+        "PULUMI_CONFIG",
+        '{"supabase:portSlot": "4", "supabase:jwtSecret": "j", "docker:host": "x", "aws:r": "y"}',
+    )
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", '["supabase:jwtSecret"]')
+    pulumi.runtime.set_all_config({"supabase:paused": "true"}, ["supabase:smtpPassword"])
+    try:
+        values, other_keys, secret_keys = runtime_config()
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+    assert values == {"portSlot": "4", "jwtSecret": "j", "paused": "true"}
+    assert sorted(other_keys) == ["aws:r", "docker:host"]
+    assert secret_keys == {"jwtSecret"}
