@@ -2,8 +2,14 @@
 
 import pulumi
 
+from components.sdk_versions import SdkTooOld, require_sdks
 from components.settings import SettingsError, load_settings
 from components.supabase_project import SupabaseProject, SupabaseProjectArgs
+
+try:
+    require_sdks()
+except SdkTooOld as error:
+    raise pulumi.RunError(str(error)) from None
 
 config = pulumi.Config()
 try:
