@@ -214,6 +214,17 @@ def reveal(value: Any) -> Any:
     return value
 
 
+def plain_parts(value: Any) -> list[Any]:
+    """Every leaf of an input that is not under a secret marker."""
+    if is_secret(value):
+        return []
+    if isinstance(value, dict):
+        return [part for item in value.values() for part in plain_parts(item)]
+    if isinstance(value, list):
+        return [part for item in value for part in plain_parts(item)]
+    return [value]
+
+
 def service_label(resource: Registered) -> str:
     labels = {item["label"]: item["value"] for item in reveal(resource.inputs["labels"])}
     return labels["supabase.service"]
