@@ -25,10 +25,14 @@ class SdkTooOld(RuntimeError):
 
 
 def require_sdks(
-    version_of: Callable[[str], str] = metadata.version,
+    version_of: Callable[[str], str] | None = None,
     minimum: Mapping[str, str] = MINIMUM_SDKS,
 ) -> None:
-    """Raise ``SdkTooOld`` naming every SDK below its floor and the command that fixes it."""
+    """Raise ``SdkTooOld`` naming every SDK below its floor and the command that fixes it.
+
+    ``version_of`` reads an installed distribution's version (default: its metadata).
+    """
+    version_of = version_of or metadata.version
     problems = []
     for package, floor in minimum.items():
         try:

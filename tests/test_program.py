@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import metadata
 
 import jwt
 import pulumi
@@ -52,6 +53,15 @@ def test_each_stack_file_builds_its_project(stack_file) -> None:
     if not paused:
         kong_env = env_of(containers["kong"])
         assert kong_env["KONG_DECLARATIVE_CONFIG"] == "/home/kong/kong.yml"
+
+
+def test_an_old_docker_sdk_stops_the_program_with_the_fix(monkeypatch) -> None:
+    real = metadata.version
+    monkeypatch.setattr(
+        metadata, "version", lambda name: "4.6.2" if name == "pulumi-docker" else real(name)
+    )
+    with pytest.raises(pulumi.RunError, match=r"pulumi-docker 4\.6\.2 \(needs >= 5\.1\)"):
+        run_main({"portSlot": "4"}, stack="dev")
 
 
 def test_bad_config_stops_the_program_before_any_resource() -> None:
