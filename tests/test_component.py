@@ -11,7 +11,7 @@ import jwt
 import pulumi
 import pytest
 import yaml
-from pulumi_harness import Run, env_of, is_secret, mock_image_id, reveal, run
+from pulumi_harness import Run, env_of, is_secret, mock_image_id, plain_parts, reveal, run
 
 from components.settings import ALL_SERVICES, load_settings
 from components.supabase_project import SupabaseProject, SupabaseProjectArgs
@@ -393,16 +393,6 @@ def test_secrets_are_secret_everywhere(project: Run) -> None:
         "postgresPassword",
         "dashboardPassword",
     }
-
-    def plain_parts(value: Any) -> list[Any]:
-        """Everything in an input that is not under a secret marker."""
-        if is_secret(value):
-            return []
-        if isinstance(value, dict):
-            return [part for item in value.values() for part in plain_parts(item)]
-        if isinstance(value, list):
-            return [part for item in value for part in plain_parts(item)]
-        return [value]
 
     for resource in project.mocks.resources:
         for part in plain_parts(resource.inputs):
