@@ -259,6 +259,9 @@ def run(
 ) -> Run:
     """Run ``program`` under mocks with ``config`` (keys without the project prefix)."""
     mocks = RecordingMocks()
+    # A fresh root stack per run: set_mocks keeps an existing one, whose outputs would
+    # carry one run's exports into the next and hide an export the program dropped.
+    runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks)
     )

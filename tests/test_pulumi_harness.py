@@ -83,3 +83,9 @@ def test_outputs_the_schema_marks_secret_come_back_secret() -> None:
     (password,) = result.mocks.of_type(":RandomPassword")
     assert set(password.additional_secret_outputs) == {"result", "bcryptHash"}
     assert not is_secret(password.inputs["length"]) and reveal(password.inputs)["length"] == 20
+
+
+def test_a_run_sees_only_its_own_exports() -> None:
+    run(lambda: pulumi.export("first", 1))
+    second = run(lambda: pulumi.export("second", 2))
+    assert second.outputs == {"second": 2}
