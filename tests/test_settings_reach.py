@@ -9,6 +9,7 @@ does not read fails by itself: its checks cannot pass.)
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ import jwt
 import pytest
 import yaml
 from pulumi_harness import ROOT, Registered, Run, env_of, is_secret, reveal, run_main
+
+from components.releases import RELEASES
 
 
 def readme_settings() -> set[str]:
@@ -353,6 +356,32 @@ PROBES: dict[str, Probe] = {
             lambda r: env(r, "auth")["API_EXTERNAL_URL"] == "https://api.example.com",
         ),
     ),
+    "release": Probe(
+        {"release": "2026-09"},
+        check_all(
+            lambda r: (
+                set(containers(r))
+                == set(RELEASES["2026-09"].services) - set(RELEASES["2026-09"].logs_services)
+            ),
+            lambda r: set(r.outputs["services"]) == set(containers(r)),
+        ),
+    ),
+    "gateway": Probe(
+        {"release": "2026-09", "gateway": "kong"},
+        check_all(lambda r: images(r)["api-gw"].rsplit("/", 1)[-1].startswith("kong:")),
+    ),
+    "publishGatewayPorts": Probe(
+        {"domain": "api.example.com", "publishGatewayPorts": False},
+        check_all(lambda r: ports(r, "kong") == [], lambda r: "kong" in containers(r)),
+    ),
+    "customDomains": Probe(
+        {"domain": "api.example.com", "customDomains": ["www.example.com"]},
+        check_all(
+            lambda r: any(
+                "www.example.com" in json.dumps(reveal(x.inputs)) for x in r.mocks.resources
+            )
+        ),
+    ),
     "paused": Probe(
         {"paused": True},
         check_all(
@@ -396,7 +425,26 @@ def default_project() -> Run:
     return run_main({"portSlot": 4}, stack="shop")
 
 
-@pytest.mark.parametrize("setting", sorted(PROBES))
+#: Settings the loader accepts whose effect another branch is wiring: strict, so the probe
+#: fails the suite as soon as the setting reaches its target and the mark must go.
+NOT_WIRED_YET = {
+    "release": "the 2026-09 services (supavisor, api-gw) are built by the release-wire branch",
+    "gateway": "the 2026-09 gateway choice is built by the release-wire branch",
+    "publishGatewayPorts": "publishing the gateway's ports or not is the edge branch's",
+    "customDomains": "routing custom domains is the edge proxy's (edge branch)",
+}
+
+
+def reach_params() -> list:
+    return [
+        pytest.param(key, marks=pytest.mark.xfail(reason=NOT_WIRED_YET[key], strict=True))
+        if key in NOT_WIRED_YET
+        else key
+        for key in sorted(PROBES)
+    ]
+
+
+@pytest.mark.parametrize("setting", reach_params())
 def test_setting_reaches_its_target(setting: str, tmp_path: Path) -> None:
     probe = PROBES[setting]
     config = with_cert_dir({"portSlot": 4} | probe.config, tmp_path)
