@@ -92,3 +92,29 @@ def test_more_projects_than_the_hosts_hold_are_refused_before_any_plan(
     err = capsys.readouterr().err
     assert f"no room for {argv[2]} new projects: the hosts have room for {room}" in err
     assert env.calls == []
+
+
+@pytest.mark.parametrize("ref", ["Shop Now", "shop\n", ["shop"], {"x": 1}, True, "-shop"])
+def test_a_stack_file_whose_ref_is_no_ref_is_flagged_not_shown_as_a_project(
+    env: Env, ref: object
+) -> None:
+    env.write_stack("shop", portSlot=0, ref=ref)
+    env.write_stack("other", portSlot=1)
+    env.main("list")
+    out = env.out.getvalue()
+    assert "`supabase:ref`" in out and "is not a valid project ref" in out
+    assert "pulumi config set ref <ref>" in out
+    assert "other" in out  # the rest of the fleet still lists
+
+
+def test_a_numeric_ref_reads_as_pulumi_reads_it(env: Env) -> None:
+    env.write_stack("shop", portSlot=0, ref=7)
+    env.main("list")
+    assert "not a valid project ref" not in env.out.getvalue()
+
+
+def test_a_stack_file_with_a_key_twice_is_flagged_as_pulumi_refuses_it(env: Env) -> None:
+    path = env.stacks_dir / "Pulumi.shop.yaml"
+    path.write_text("config:\n  supabase:portSlot: 1\n  supabase:portSlot: 2\n")
+    env.main("list")
+    assert "key 'supabase:portSlot' appears twice" in env.out.getvalue()
