@@ -163,7 +163,7 @@ def parse_edge_settings(
         ) from None
     if settings.certificates.mode == "files" and not certs:
         raise EdgeSettingsError(
-            "certificates.mode is files but tlsFiles is empty; set it with "
+            "certificates.mode is files but tlsFiles is empty; fix it with "
             '`pulumi config set --secret tlsFiles \'[{"certificate": ..., "key": ...}]\'`'
         )
     return settings, certs

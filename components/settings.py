@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlparse
 
+from components.edge_settings import EdgeSettingsError, check_hostname
 from components.naming import REF_PATTERN
 from components.ports import HostPorts, PortPlanError, plan_ports
 from components.releases import ALL_SERVICE_NAMES, DEFAULT_RELEASE, RELEASES, Release
@@ -195,8 +196,7 @@ def load_settings(read: Reader, *, stack: str, is_secret: SecretCheck) -> Settin
         )
     logs = raw.boolean("logs")
     logs = release.logs_default if logs is None else logs
-    domain = raw.string("domain")
-    custom_domains = tuple(raw.structured("customDomains", list))
+    domain, custom_domains = _domains(raw)
     publish_gateway_ports = raw.boolean("publishGatewayPorts")
     if publish_gateway_ports is None:
         publish_gateway_ports = domain is None
@@ -260,6 +260,31 @@ def load_settings(read: Reader, *, stack: str, is_secret: SecretCheck) -> Settin
         )
         settings = replace(settings, api_external_url=default_url)
     return settings
+
+
+def _domains(raw: _RawConfig) -> tuple[str | None, tuple[str, ...]]:
+    """``domain`` and ``customDomains``: valid host names, each once, the latter only with
+    the former (custom names reach the project through the same edge route)."""
+    domain = raw.string("domain")
+    names = [domain] if domain else []
+    names += [str(name) for name in raw.structured("customDomains", list)]
+    if names[1:] and not domain:
+        raise SettingsError(
+            "customDomains need the project behind the edge proxy; set its domain with "
+            "`pulumi config set domain <ref>.<base domain>` (the fleet sets it from the host)"
+        )
+    checked: list[str] = []
+    for index, name in enumerate(names):
+        setting = "domain" if index == 0 else "customDomains"
+        try:
+            name = check_hostname(name, setting)
+        except EdgeSettingsError as error:
+            fix = "domain <name>" if index == 0 else "--path 'customDomains[N]' <name>"
+            raise SettingsError(f"{error}; fix it with `pulumi config set {fix}`") from None
+        if name in checked:
+            raise SettingsError(f"{setting}: {name!r} is listed twice; list each host name once")
+        checked.append(name)
+    return (checked[0] if checked else None), tuple(checked[1:])
 
 
 class _RawConfig:
