@@ -139,7 +139,7 @@ class EdgeProxy(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name)],
             ports=[
                 docker.ContainerPortArgs(
-                    internal=internal, external=external, ip=settings.bind_address
+                    internal=internal, external=external, ip=settings.bind_address, protocol="tcp"
                 )
                 for internal, external in (
                     (HTTP_PORT, settings.http_port),

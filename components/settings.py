@@ -266,15 +266,14 @@ def _domains(raw: _RawConfig) -> tuple[str | None, tuple[str, ...]]:
     """``domain`` and ``customDomains``: valid host names, each once, the latter only with
     the former (custom names reach the project through the same edge route)."""
     domain = raw.string("domain")
-    names = [domain] if domain else []
-    names += [str(name) for name in raw.structured("customDomains", list)]
-    if names[1:] and not domain:
+    custom = [str(name) for name in raw.structured("customDomains", list)]
+    if custom and not domain:
         raise SettingsError(
             "customDomains need the project behind the edge proxy; set its domain with "
             "`pulumi config set domain <ref>.<base domain>` (the fleet sets it from the host)"
         )
     checked: list[str] = []
-    for index, name in enumerate(names):
+    for index, name in enumerate([domain, *custom] if domain else []):
         setting = "domain" if index == 0 else "customDomains"
         try:
             name = check_hostname(name, setting)
