@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from automation import edge_cli
 from automation.engine import Engine, EngineUnreachable
 from automation.errors import FleetError
 from automation.fleet import Fleet
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("service", choices=ALL_SERVICES)
     logs.add_argument("--tail", type=positive_int, default=200, help="lines of history")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    edge_cli.register(commands, common)
     return parser
 
 
@@ -165,6 +167,8 @@ def run_command(fleet: Fleet, args: argparse.Namespace) -> int:
         return fleet.status(args.ref, as_json=args.json, watch=args.watch)
     if command == "credentials":
         return fleet.credentials(args.ref)
+    if command == "edge":
+        return edge_cli.run(fleet, args)
     return fleet.logs(args.ref, args.service, tail=args.tail, follow=args.follow)
 
 

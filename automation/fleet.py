@@ -19,6 +19,7 @@ from typing import Protocol, TextIO
 
 from automation import stackfiles
 from automation.containers import ContainerState
+from automation.edge import EdgeFleet, PulumiEdgeWorkspace, project_lines
 from automation.engine import EngineSpec, EngineUnreachable
 from automation.errors import FleetError
 from automation.inventory import load_inventory, placement_order, spec_for_stack
@@ -161,6 +162,15 @@ class Fleet:
         self._live = live
         self._engines: dict[str, EngineLike] = {}
         self._engines_lock = threading.Lock()
+        self.edge = EdgeFleet(
+            edge_dir=config.project_dir / "edge",
+            inventory_path=config.inventory_path,
+            workspace_factory=lambda: PulumiEdgeWorkspace(
+                config.project_dir / "edge", config.workspace_env(), config.secrets_provider
+            ),
+            say=self.say,
+            ports_in_use=lambda spec, ports: self.engine(spec).ports_in_use(ports),
+        )
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -247,6 +257,8 @@ class Fleet:
         for ref in wanted:
             known = existing + [self._planned_stack(plan) for plan in plans]
             plans.append(self._plan(ref, known, host=host, exclude=exclude))
+        edges = self._edge_check([*existing, *map(self._planned_stack, plans)],
+                                 {plan.spec.name for plan in plans})  # fmt: skip
         for plan in plans:
             stackfiles.write_new_stack(self.config.stacks_dir, plan.ref, plan.settings)
             ports = slot_ports(plan.slot)
@@ -255,7 +267,22 @@ class Fleet:
                 f"{ports.kong_http}, Postgres port {ports.postgres}); wrote "
                 f"{stackfiles.stack_path(self.config.stacks_dir, plan.ref)}"
             )
+        # The edge (and its network, which the gateways join) comes first.
+        self.edge.sync(edges)
         return self._run([plan.ref for plan in plans], self._up_operation, parallel)
+
+    def _edge_check(self, stacks: list[StackFile], hosts: set[str]) -> dict:
+        """The edge stacks of ``hosts`` as they will be with ``stacks``, checked (no change)."""
+        specs = {stack.ref: spec_for_stack(self.inventory, stack) for stack in stacks}
+        engines = {spec.name: spec for spec in [*self.inventory, *specs.values()]}
+        return self.edge.check(stacks, specs, {name: engines[name] for name in hosts})
+
+    def _edge_sync(self, refs: Iterable[str], removed: Sequence[str] = ()) -> None:
+        """Bring the edges of the hosts of ``refs`` in step with the stack files."""
+        stacks = stackfiles.list_stacks(self.config.stacks_dir)
+        hosts = {spec_for_stack(self.inventory, s).name for s in stacks if s.ref in set(refs)}
+        hosts |= set(removed)
+        self.edge.sync(self._edge_check(stacks, hosts))
 
     def _planned_stack(self, plan: Plan) -> StackFile:
         """A plan as the stack file it will become, so later plans count it."""
@@ -301,6 +328,7 @@ class Fleet:
                 settings["dockerCertPath"] = spec.cert_path
             if exclude:
                 settings["exclude"] = list(exclude)
+            settings |= self.edge.settings_for(ref, spec)
             return Plan(ref, spec, slot, settings)
         raise FleetError("no reachable host with room: " + "; ".join(unreachable))
 
@@ -356,7 +384,9 @@ class Fleet:
             outputs = self.workspace.up(ref, report)
             return "paused" if paused else public_urls(outputs)
 
-        return self._run([s.ref for s in stacks], operation, parallel)
+        code = self._run([s.ref for s in stacks], operation, parallel)
+        self._edge_sync([s.ref for s in stacks])
+        return code
 
     def pause(self, refs: Sequence[str], *, all_: bool = False, parallel: int = 1) -> int:
         """Stop projects' containers, keeping all their data."""
@@ -412,7 +442,9 @@ class Fleet:
                 f"with `docker -H {spec.url} volume rm {' '.join(kept)}`)"
             )
 
-        return self._run(list(stacks), operation, parallel)
+        code = self._run(list(stacks), operation, parallel)
+        self._edge_sync((), removed=sorted({spec.name for spec in specs.values()}))
+        return code
 
     # -- observing ---------------------------------------------------------------------------
 
@@ -546,6 +578,9 @@ class Fleet:
         for item in observed:
             status = item.status
             lines.append(f"{status.ref}: {status.status.value} on host {status.host}")
+            if item.stack is not None:
+                spec = spec_for_stack(self.inventory, item.stack)
+                lines.extend(project_lines(self.edge, item.stack, spec))
             lines.extend(f"  - {problem}" for problem in status.problems)
             for container in sorted(item.containers, key=lambda c: c.service):
                 health = f", {container.health}" if container.health else ""
