@@ -358,8 +358,10 @@ def certificate_state(name: str, address: str, port: int, timeout: float = 5) ->
 class EdgeWorkspace(Protocol):
     """What the fleet asks Pulumi about edge stacks (tests substitute a fake)."""
 
-    def up(self, host: str, secret_config: Mapping[str, str], on_output: OnOutput) -> None:
-        """Set the secret config keys and deploy the edge stack of ``host``."""
+    def up(
+        self, host: str, secret_config: Mapping[str, str], on_output: OnOutput
+    ) -> Mapping[str, object]:
+        """Set the secret config keys, deploy the edge stack of ``host``; its outputs."""
         ...
 
 
@@ -369,7 +371,9 @@ class PulumiEdgeWorkspace:
     def __init__(self, edge_dir: Path, env: Mapping[str, str], secrets_provider: str | None):
         self._edge_dir, self._env, self._secrets = edge_dir, dict(env), secrets_provider
 
-    def up(self, host: str, secret_config: Mapping[str, str], on_output: OnOutput) -> None:
+    def up(
+        self, host: str, secret_config: Mapping[str, str], on_output: OnOutput
+    ) -> Mapping[str, object]:
         from pulumi import automation as auto
 
         try:
@@ -381,7 +385,8 @@ class PulumiEdgeWorkspace:
         stack = auto.Stack.create_or_select(host, workspace)
         for key, value in secret_config.items():
             stack.set_config(key, auto.ConfigValue(value=value, secret=True))
-        stack.up(on_output=on_output, color="never", show_secrets=False)
+        result = stack.up(on_output=on_output, color="never", show_secrets=False)
+        return {name: value.value for name, value in result.outputs.items()}
 
 
 def write_edge_stack(edge_dir: Path, host: str, config: Mapping[str, Any]) -> Path:
@@ -504,7 +509,14 @@ class EdgeFleet:
             path = write_edge_stack(self.edge_dir, host, config)
             refs = ", ".join(route["ref"] for route in config["routes"]) or "no projects"
             self.say(f"edge {host}: {len(config['routes'])} routes ({refs}); wrote {path}")
-            workspace.up(host, secret, on_output or (lambda _line: None))
+            outputs = workspace.up(host, secret, on_output or (lambda _line: None))
+            # The provider records the loader's exit code without failing on it.
+            if outputs.get("loaderExitCode") not in (0, 0.0):
+                raise FleetError(
+                    f"edge {host}: the proxy did not take the new config (loader exit code "
+                    f"{outputs.get('loaderExitCode')}); see `docker logs supabase-edge-config` "
+                    "on that host"
+                )
 
     def status(self, host: str, spec: EngineSpec) -> str:
         """Routes of the host's edge stack and the certificate the proxy serves for each name."""

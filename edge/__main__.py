@@ -41,4 +41,6 @@ edge = EdgeProxy(pulumi.get_stack(), EdgeProxyArgs(settings, cert_files))
 pulumi.export("network", edge.network.name)
 pulumi.export("proxy", edge.proxy.name)
 pulumi.export("ports", {"http": settings.http_port, "https": settings.https_port})
+# The provider does not fail on the loader's exit code; the fleet checks it after `up`.
+pulumi.export("loaderExitCode", edge.loader.exit_code)
 pulumi.export("routes", {route.ref: list(route.hosts) for route in settings.routes})

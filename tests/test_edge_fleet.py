@@ -23,11 +23,13 @@ NOW = datetime.datetime.now(datetime.timezone.utc)
 
 
 class FakeEdgeWorkspace:
-    def __init__(self, log: list) -> None:
+    def __init__(self, log: list, exit_code: int = 0) -> None:
         self.log = log
+        self.exit_code = exit_code
 
-    def up(self, host, secret_config, on_output) -> None:
+    def up(self, host, secret_config, on_output) -> dict:
         self.log.append(("edge-up", host, dict(secret_config)))
+        return {"loaderExitCode": self.exit_code}
 
 
 class EdgeEnv(Env):
@@ -47,10 +49,11 @@ class EdgeEnv(Env):
 
         self.workspace.up = up
         self.resolved: dict[str, set[str]] = {}
+        self.loader_exit = 0
 
     def fleet(self, *, confirm: bool = False):
         fleet = super().fleet(confirm=confirm)
-        fleet.edge.workspace_factory = lambda: FakeEdgeWorkspace(self.log)
+        fleet.edge.workspace_factory = lambda: FakeEdgeWorkspace(self.log, self.loader_exit)
         fleet.edge.resolve = lambda name: self.resolved.get(name, {"127.0.0.1"})
         fleet.edge.is_local = lambda address: address.startswith("127.")
         return fleet
@@ -239,3 +242,20 @@ def test_certificate_state_reads_issuer_and_expiry_by_handshake(tmp_path: Path) 
     assert "expires" in state.describe()
     closed = certificate_state("shop.apps.test", "127.0.0.1", port, timeout=1)
     assert closed.error and "no certificate" in closed.describe()
+
+
+def test_a_config_the_proxy_refused_fails_the_command(edge_env, capsys) -> None:
+    edge_env.loader_exit = 1
+    assert edge_env.main("create", "shop") == 2
+    assert "the proxy did not take the new config" in capsys.readouterr().err
+    assert ("up", "shop") not in edge_env.log  # the project waits for a working edge
+
+
+def test_edge_status_lists_routes_and_certificate_state(edge_env, capsys) -> None:
+    assert edge_env.main("create", "shop") == 0
+    capsys.readouterr()
+    assert edge_env.main("edge", "status", "local") == 0
+    out = edge_env.out.getvalue()
+    assert "edge local: https on 127.0.0.1:18443, 1 routes" in out
+    assert "shop                     -> supabase-shop-kong:8000" in out
+    assert "https://shop.apps.test  no certificate" in out  # nothing listens in this test
