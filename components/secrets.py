@@ -159,15 +159,14 @@ def _new_secrets(
     extra provider plugin to install on every machine that runs the fleet), and the private
     key exists in state only as the seed, which the random provider already marks secret.
     """
-    ref, lifetime = settings.ref, settings.api_key_lifetime_days
+    lifetime = settings.api_key_lifetime_days
     private_jwk = seed("jwt-signing-key-seed").apply(ec_private_jwk_from_seed)
 
     def opaque(kind: Literal["publishable", "secret"]) -> pulumi.Output[str]:
         part = seed(f"{kind}-key-seed").apply(opaque_random_part)
         return pulumi.Output.secret(
-            part.apply(
-                lambda random_part: make_opaque_key(kind, random_part=random_part, project_ref=ref)
-            )
+            # Upstream checksums every self-hosted key over one constant, not the ref.
+            part.apply(lambda random_part: make_opaque_key(kind, random_part=random_part))
         )
 
     def both(render: Callable[[dict, str], str]) -> pulumi.Output[str]:
@@ -207,7 +206,7 @@ def _seed(name: str, parent: pulumi.Resource) -> pulumi.Output[bytes]:
         length=SEED_BYTES,
         opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["length"]),
     )
-    return pulumi.Output.secret(generated.result_base64.apply(base64.b64decode))
+    return pulumi.Output.secret(generated.base64.apply(base64.b64decode))
 
 
 def _keys_issued_at(prefix: str, parent: pulumi.Resource) -> pulumi.Output[int]:

@@ -86,7 +86,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["result"] = FIXED_ISSUED_AT
         elif args.typ == "random:index/randomBytes:RandomBytes":
             seed = hashlib.sha256(args.name.encode()).digest() * 4
-            outputs["resultBase64"] = base64.b64encode(seed[: int(args.inputs["length"])]).decode()
+            outputs["base64"] = base64.b64encode(seed[: int(args.inputs["length"])]).decode()
         elif args.typ == "pulumi:pulumi:StackReference":
             outputs = {"name": args.inputs["name"], "outputs": dict(self.previous_outputs)}
         elif args.typ == "docker:index/remoteImage:RemoteImage":

@@ -11,10 +11,11 @@ secret, so no entrypoint has to template it from the environment.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import pulumi
 
+from components.render import envoy, kong3
 from components.render.envoy import render_envoy_config
 from components.render.gateway import GatewayKeys
 from components.render.kong3 import render_kong3_config
@@ -36,6 +37,8 @@ class Gateway:
     """What differs between the two gateways, as data."""
 
     render: Renderer
+    files: tuple[str, ...]
+    """The paths ``render`` returns (they do not depend on the keys)."""
     env: Mapping[str, str]
     command: tuple[str, ...]
     healthcheck: Healthcheck
@@ -45,9 +48,11 @@ class Gateway:
 GATEWAYS: dict[str, Gateway] = {
     "envoy": Gateway(
         render=render_envoy_config,
+        files=(envoy.BOOTSTRAP_PATH, envoy.LDS_PATH, envoy.CDS_PATH),
         env={},
-        command=("envoy", "-c", "/etc/envoy/envoy.yaml"),
-        # The image has bash but no HTTP client: a TCP connect to the listener.
+        command=envoy.ENVOY_COMMAND,
+        # The image has bash but no HTTP client, and the admin port listens on loopback
+        # only: a TCP connect to the API listener, which exists once LDS has loaded.
         healthcheck=Healthcheck(
             ("CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{HTTP_PORT}"), interval="10s"
         ),
@@ -55,22 +60,9 @@ GATEWAYS: dict[str, Gateway] = {
     ),
     "kong": Gateway(
         render=render_kong3_config,
-        env={
-            "KONG_DATABASE": "off",
-            "KONG_DECLARATIVE_CONFIG": "/home/kong/kong.yml",
-            # Prefer the project network's DNS answers (service names) over search domains.
-            "KONG_DNS_ORDER": "LAST,A,CNAME",
-            "KONG_DNS_NOT_FOUND_TTL": "1",
-            "KONG_DNS_VALID_TTL": "5",
-            "KONG_PLUGINS": (
-                "request-transformer,cors,key-auth,acl,basic-auth,request-termination,"
-                "ip-restriction,post-function"
-            ),
-            "KONG_NGINX_PROXY_PROXY_BUFFER_SIZE": "160k",
-            "KONG_NGINX_PROXY_PROXY_BUFFERS": "64 160k",
-            "KONG_PROXY_ACCESS_LOG": "/dev/stdout combined",
-        },
-        command=(),
+        files=(kong3.CONFIG_PATH,),
+        env=kong3.KONG_ENV,
+        command=(),  # the image's own entrypoint: the rendered file needs no expansion
         healthcheck=Healthcheck(("CMD", "kong", "health"), retries=5),
         https=True,
     ),
@@ -90,7 +82,7 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
         command=gateway.command,
         healthcheck=gateway.healthcheck,
         needs=("studio",),
-        uploads=_config_uploads(gateway.render, gateway_keys(ctx), enabled),
+        uploads=_config_uploads(gateway, gateway_keys(ctx), enabled),
         publish=tuple(publish),
         aliases=("kong", "envoy"),
     )
@@ -110,23 +102,18 @@ def gateway_keys(ctx: ProjectContext) -> pulumi.Output[GatewayKeys]:
             dashboard_username=ctx.settings.dashboard_username,
             dashboard_password=secrets.dashboard_password,
             project_ref=ctx.settings.ref,
+            jwt_issuer=ctx.settings.api_external_url,
+            public_url=ctx.settings.api_external_url,
         ).apply(lambda values: GatewayKeys(**values))
     )
 
 
 def _config_uploads(
-    render: Renderer, keys: pulumi.Output[GatewayKeys], enabled: Collection[str]
+    gateway: Gateway, keys: pulumi.Output[GatewayKeys], enabled: Collection[str]
 ) -> tuple[Upload, ...]:
-    """One secret upload per rendered file.
-
-    The file paths do not depend on the keys, so rendering once with the field names as
-    stand-in values lists them while the keys are still unresolved Outputs.
-    """
-    paths = render(
-        GatewayKeys(**{f.name: f.name for f in fields(GatewayKeys)}), enabled_services=enabled
-    )
-    files = keys.apply(lambda resolved: render(resolved, enabled_services=enabled))
+    """One secret upload per rendered file."""
+    rendered = keys.apply(lambda resolved: gateway.render(resolved, enabled_services=enabled))
     return tuple(
-        Upload(path, pulumi.Output.secret(files.apply(lambda rendered, p=path: rendered[p])))
-        for path in sorted(paths)
+        Upload(path, pulumi.Output.secret(rendered.apply(lambda files, p=path: files[p])))
+        for path in gateway.files
     )

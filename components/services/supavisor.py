@@ -8,8 +8,9 @@ It publishes the session port (5432 inside) and the transaction port (6543 insid
 
 from __future__ import annotations
 
-from components.render.pooler import render_pooler_config
+from components.render.pooler import POOLER_CONFIG_PATH, render_pooler_config
 from components.services.base import (
+    DB_HOST,
     DB_NAME,
     DB_PORT,
     Healthcheck,
@@ -19,7 +20,6 @@ from components.services.base import (
     Upload,
 )
 
-CONFIG_PATH = "/etc/pooler/pooler.exs"
 SESSION_PORT = 5432
 TRANSACTION_PORT = 6543
 #: Upstream's .env.example defaults: pool size per tenant, client connections per pool,
@@ -37,6 +37,7 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
         name="supavisor",
         env={
             "PORT": "4000",
+            "POSTGRES_HOST": DB_HOST,
             "POSTGRES_PORT": str(DB_PORT),
             "POSTGRES_DB": DB_NAME,
             "POSTGRES_PASSWORD": secrets.postgres_password,
@@ -57,7 +58,7 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
         command=(
             "/bin/sh",
             "-c",
-            f'/app/bin/migrate && /app/bin/supavisor eval "$(cat {CONFIG_PATH})"'
+            f'/app/bin/migrate && /app/bin/supavisor eval "$(cat {POOLER_CONFIG_PATH})"'
             " && /app/bin/server",
         ),
         healthcheck=Healthcheck(
@@ -74,7 +75,7 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
             retries=5,
         ),
         needs=("db",),
-        uploads=(Upload(CONFIG_PATH, render_pooler_config(tenant_id=settings.ref)),),
+        uploads=(Upload(POOLER_CONFIG_PATH, render_pooler_config(tenant_id=settings.ref)),),
         publish=(
             Publish(
                 SESSION_PORT, _port(settings.ports.pooler_session), settings.postgres_bind_address
