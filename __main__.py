@@ -37,8 +37,10 @@ pulumi.export("dashboardPassword", project.secrets.dashboard_password)
 pulumi.export("ports", settings.ports.by_setting())
 pulumi.export("services", sorted(settings.enabled_services))
 pulumi.export("paused", settings.paused)
+# What 2026-09 adds (2024-04 projects keep exactly the outputs they had, plus release/gateway).
 if project.secrets.new is not None:
     pulumi.export("publishableKey", project.secrets.new.publishable_key)
     pulumi.export("secretKey", project.secrets.new.secret_key)
+if project.pooler_url is not None:
     pulumi.export("poolerUrl", project.pooler_url)
     pulumi.export("poolerTransactionUrl", project.pooler_transaction_url)

@@ -179,6 +179,9 @@ def run(
     to the stack reads them (none: a first deploy).
     """
     mocks = RecordingMocks(previous_outputs=dict(previous_outputs or {}))
+    # Each run gets its own root stack (set_mocks keeps an existing one), so outputs of an
+    # earlier run, even a failed one, never mix into this run's.
+    runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         mocks,
         project=PROJECT,
@@ -193,7 +196,13 @@ def run(
     )
     loop = asyncio.get_event_loop()
     program()
-    loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+    try:
+        loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+    except Exception:
+        # A failed program leaves registrations waiting on what failed: drop them, so the
+        # next run in this event loop does not wait on (and fail with) them.
+        runtime_settings.SETTINGS.outputs.clear()
+        raise
     root = runtime_settings.get_root_resource()
     outputs: dict[str, Any] = {}
     secrets: set[str] = set()
