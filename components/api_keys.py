@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jwt.algorithms import ECAlgorithm
+from jwt.utils import der_to_raw_signature
 
 API_KEY_ROLES = ("anon", "service_role")
 ISSUER = "supabase"
@@ -156,11 +157,21 @@ def render_jwks(private_jwk: dict[str, Any], jwt_secret: str) -> str:
 def make_asymmetric_api_key(
     role: str, *, private_jwk: dict[str, Any], issued_at: int, lifetime_days: int
 ) -> str:
-    """``ANON_KEY_ASYMMETRIC`` / ``SERVICE_ROLE_KEY_ASYMMETRIC``: an ES256 JWT with the kid."""
+    """``ANON_KEY_ASYMMETRIC`` / ``SERVICE_ROLE_KEY_ASYMMETRIC``: an ES256 JWT with the kid.
+
+    Signed with deterministic ECDSA (RFC 6979): ordinary ECDSA draws a fresh nonce per
+    signature, so the key (a container env value) would change on every ``pulumi up``.
+    PyJWT cannot ask for deterministic signing, hence the compact JWS is put together
+    here; any JWT library verifies it like any other ES256 token.
+    """
     key = ECAlgorithm.from_jwk(json.dumps(private_jwk))
-    return jwt.encode(
-        _claims(role, issued_at, lifetime_days),
-        key,
-        algorithm="ES256",
-        headers={"kid": private_jwk["kid"], "typ": "JWT"},
-    )
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError("private_jwk must be an EC private key (with 'd')")
+    header = {"alg": "ES256", "typ": "JWT", "kid": private_jwk["kid"]}
+    segments = [
+        _b64url(json.dumps(part, separators=(",", ":")).encode())
+        for part in (header, _claims(role, issued_at, lifetime_days))
+    ]
+    signing_input = ".".join(segments).encode()
+    der = key.sign(signing_input, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+    return f"{signing_input.decode()}.{_b64url(der_to_raw_signature(der, key.curve))}"

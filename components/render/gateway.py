@@ -213,6 +213,8 @@ BLOCKED_MESSAGE = "Access is forbidden."
 
 #: Characters that would break out of the quoted strings the keys are written into.
 _UNSAFE = re.compile(r"[\s'\"\\]")
+#: An issuer path that needs no quoting in a route match or a Kong expression.
+_URL_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)*$")
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,8 @@ def oauth_metadata_path(jwt_issuer: str) -> str:
     parts = urlsplit(jwt_issuer.rstrip("/"))
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"jwt_issuer must be an http(s) URL, got {jwt_issuer!r}")
+    if not _URL_PATH.match(parts.path) or parts.query or parts.fragment:
+        raise ValueError(f"jwt_issuer's path may hold only URL-safe characters: {jwt_issuer!r}")
     return OAUTH_METADATA_PATH + parts.path if parts.path else OAUTH_METADATA_PATH
 
 

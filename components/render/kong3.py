@@ -41,10 +41,11 @@ KONG_PLUGINS = (
 )
 
 #: The container's environment for this config (nothing secret: the keys are in the file).
+#: The expressions router lets every route carry an explicit priority, so Kong takes the
+#: routes in the table's order, exactly as Envoy does.
 KONG_ENV: dict[str, str] = {
     "KONG_DATABASE": "off",
     "KONG_DECLARATIVE_CONFIG": CONFIG_PATH,
-    # Needed for the exact-path route (PostgREST's OpenAPI root).
     "KONG_ROUTER_FLAVOR": "expressions",
     "KONG_DNS_ORDER": "LAST,A,CNAME",
     "KONG_DNS_NOT_FOUND_TTL": "1",
@@ -54,9 +55,6 @@ KONG_ENV: dict[str, str] = {
     "KONG_NGINX_PROXY_PROXY_BUFFERS": "64 160k",
     "KONG_PROXY_ACCESS_LOG": "/dev/stdout combined",
 }
-
-#: Above every priority Kong computes for the prefix routes, so an exact path wins.
-EXACT_ROUTE_PRIORITY = 1 << 40
 
 _ANON, _SERVICE_ROLE, _DASHBOARD = "anon", "service_role", "DASHBOARD"
 #: The ACL group of each API-key consumer, and the groups each keyed access admits.
@@ -184,22 +182,28 @@ def _plugins(route: Route, keys: GatewayKeys) -> list[_Plugin]:
     elif route.translation is Translation.FUNCTIONS:
         plugins.append(_functions_plugin(keys))
     if route.access in _ALLOWED_GROUPS:
-        groups = _ALLOWED_GROUPS[route.access]
+        groups = list(_ALLOWED_GROUPS[route.access])
         plugins.append({"name": "acl", "config": {"hide_groups_header": True, "allow": groups}})
     return plugins
 
 
-def _kong_route(route: Route) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": route.name, "strip_path": True}
-    if route.exact:
-        entry["expression"] = f'http.path == "{route.path}"'
-        entry["priority"] = EXACT_ROUTE_PRIORITY
-    else:
-        entry["paths"] = [route.path]
-    return entry
+def _kong_route(route: Route, priority: int) -> dict[str, Any]:
+    """An expressions-router route: the table's order becomes Kong's priority.
+
+    Kong ranks plain ``paths`` routes by length (and above any expression route), which
+    would let the ``/rest/v1/`` prefix hide PostgREST's exact OpenAPI root; explicit
+    priorities give Kong Envoy's first-match order instead.
+    """
+    operator = "==" if route.exact else "^="
+    return {
+        "name": route.name,
+        "expression": f'http.path {operator} "{route.path}"',
+        "priority": priority,
+        "strip_path": True,
+    }
 
 
-def _service(route: Route, keys: GatewayKeys) -> dict[str, Any]:
+def _service(route: Route, priority: int, keys: GatewayKeys) -> dict[str, Any]:
     service: dict[str, Any] = {
         "name": route.name,
         "url": f"http://{route.upstream_host}:{route.port}{route.upstream_path}",
@@ -208,7 +212,7 @@ def _service(route: Route, keys: GatewayKeys) -> dict[str, Any]:
         service["protocol"] = "ws"
     if route.idle_timeout_s is not None:
         service["read_timeout"] = route.idle_timeout_s * 1000
-    service["routes"] = [_kong_route(route)]
+    service["routes"] = [_kong_route(route, priority)]
     plugins = _plugins(route, keys)
     if plugins:
         service["plugins"] = plugins
@@ -243,10 +247,13 @@ def render_kong3_config(
     ``routes`` carries the keys and per-project values (the agreed name of the argument).
     """
     keys = routes
+    table = routes_for(keys, enabled_services)
     config = {
         "_format_version": "3.0",
         "_transform": True,
         "consumers": _consumers(keys),
-        "services": [_service(route, keys) for route in routes_for(keys, enabled_services)],
+        "services": [
+            _service(route, len(table) - index, keys) for index, route in enumerate(table)
+        ],
     }
     return {CONFIG_PATH: yaml.safe_dump(config, sort_keys=False, width=_YAML_WIDTH)}
