@@ -53,9 +53,7 @@ class HostPorts:
     def by_setting(self) -> dict[str, int]:
         """The published ports keyed by their setting name under ``ports:`` (kongHttp, ...)."""
         values = asdict(self)
-        return {
-            name: values[attr] for name, attr in _FIELDS.items() if values[attr] is not None
-        }
+        return {name: values[attr] for name, attr in _FIELDS.items() if values[attr] is not None}
 
 
 def slot_ports(slot: int, names: tuple[str, ...] = DEFAULT_PORT_NAMES) -> HostPorts:

@@ -480,8 +480,7 @@ def _enabled_services(raw: _RawConfig, release: Release, logs: bool) -> frozense
 def _known_service(setting: str, name: str) -> None:
     if name not in ALL_SERVICE_NAMES:
         raise SettingsError(
-            f"{setting} names unknown service {name!r}; "
-            f"the services are {list(ALL_SERVICE_NAMES)}"
+            f"{setting} names unknown service {name!r}; the services are {list(ALL_SERVICE_NAMES)}"
         )
 
 

@@ -8,6 +8,7 @@ secret): so any secrecy seen in the tests comes from the program itself.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import runpy
@@ -69,6 +70,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     resources: list[Registered] = field(default_factory=list)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    previous_outputs: dict[str, Any] = field(default_factory=dict)
+    """What a StackReference reads: the stack's outputs from its last deploy ({}: none)."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         self.resources.append(
@@ -81,6 +84,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["result"] = digest[:length]
         elif args.typ == "random:index/randomInteger:RandomInteger":
             outputs["result"] = FIXED_ISSUED_AT
+        elif args.typ == "random:index/randomBytes:RandomBytes":
+            seed = hashlib.sha256(args.name.encode()).digest() * 4
+            outputs["base64"] = base64.b64encode(seed[: int(args.inputs["length"])]).decode()
+        elif args.typ == "pulumi:pulumi:StackReference":
+            outputs = {"name": args.inputs["name"], "outputs": dict(self.previous_outputs)}
         elif args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = mock_image_id(reveal(args.inputs["name"]))
         return f"{args.name}-id", outputs
@@ -163,11 +171,24 @@ def run(
     *,
     stack: str = "dev",
     secret_keys: Iterable[str] = (),
+    previous_outputs: Mapping[str, Any] | None = None,
 ) -> Run:
-    """Run ``program`` under mocks with ``config`` (keys without the project prefix)."""
-    mocks = RecordingMocks()
+    """Run ``program`` under mocks with ``config`` (keys without the project prefix).
+
+    ``previous_outputs`` are the stack's outputs from its last deploy, as a StackReference
+    to the stack reads them (none: a first deploy).
+    """
+    mocks = RecordingMocks(previous_outputs=dict(previous_outputs or {}))
+    # Each run gets its own root stack (set_mocks keeps an existing one), so outputs of an
+    # earlier run, even a failed one, never mix into this run's.
+    runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
-        mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks)
+        mocks,
+        project=PROJECT,
+        stack=stack,
+        preview=False,
+        monitor=RecordingMonitor(mocks),
+        organization="organization",
     )
     pulumi.runtime.set_all_config(
         {f"{PROJECT}:{key}": _config_string(value) for key, value in (config or {}).items()},
@@ -175,7 +196,13 @@ def run(
     )
     loop = asyncio.get_event_loop()
     program()
-    loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+    try:
+        loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+    except Exception:
+        # A failed program leaves registrations waiting on what failed: drop them, so the
+        # next run in this event loop does not wait on (and fail with) them.
+        runtime_settings.SETTINGS.outputs.clear()
+        raise
     root = runtime_settings.get_root_resource()
     outputs: dict[str, Any] = {}
     secrets: set[str] = set()

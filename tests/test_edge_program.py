@@ -177,3 +177,24 @@ def test_publishing_the_gateway_stays_possible_behind_the_edge() -> None:
 def test_bad_domains_stop_the_project_program(config: dict, message: str) -> None:
     with pytest.raises(Exception, match=message):
         run_main({"portSlot": 3, **config}, stack="shop")
+
+
+@pytest.mark.parametrize("gateway", ["envoy", "kong"])
+def test_2026_09_behind_the_edge(gateway: str) -> None:
+    result = run_main(
+        {"portSlot": 3, "release": "2026-09", "gateway": gateway, "domain": "shop.example.com"},
+        stack="shop",
+    )
+    containers = result.mocks.containers()
+    gw = containers["api-gw"]
+    assert [n["name"] for n in reveal(gw.inputs["networksAdvanced"])] == [
+        "supabase-shop",
+        EDGE_NETWORK,
+    ]
+    assert gw.inputs.get("ports") is None
+    assert ("KONG_TRUSTED_IPS" in env_of(gw)) == (gateway == "kong")
+    storage = env_of(containers["storage"])
+    assert storage["STORAGE_PUBLIC_URL"] == "https://shop.example.com"
+    assert storage["REQUEST_ALLOW_X_FORWARDED_PATH"] == "true"
+    assert env_of(containers["studio"])["SUPABASE_PUBLIC_URL"] == "https://shop.example.com"
+    assert env_of(containers["auth"])["API_EXTERNAL_URL"] == "https://shop.example.com"

@@ -13,7 +13,6 @@ from components.services.base import (
     Upload,
 )
 
-IMAGE = "kong:2.8.1"
 CONFIG_PATH = "/home/kong/kong.yml"
 #: Behind the edge proxy Kong passes the proxy's X-Forwarded-Proto/Host/Port on (instead of
 #: its own http/8000), so Storage's upload URLs and GoTrue's links carry the public https
@@ -48,7 +47,6 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
         env |= BEHIND_EDGE_ENV
     return ServiceSpec(
         name="kong",
-        image=IMAGE,
         env=env,
         healthcheck=Healthcheck(("CMD", "kong", "health")),
         needs=("analytics",),
