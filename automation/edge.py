@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 from cryptography import x509
@@ -30,8 +30,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 
+from automation import stackfiles
 from automation.engine import EngineSpec
 from automation.errors import FleetError
+from automation.inventory import spec_for_stack
 from automation.stackfiles import StackFile
 from components.edge_settings import (
     EdgeSettings,
@@ -39,7 +41,9 @@ from components.edge_settings import (
     check_hostname,
 )
 from components.naming import gateway_upstream
-from components.releases import DEFAULT_RELEASE, RELEASES
+
+if TYPE_CHECKING:
+    from automation.context import FleetContext
 
 EDGE_NAMESPACE = "supabase-edge"
 #: Inventory keys of a host this module reads (``automation.inventory`` allows them).
@@ -175,9 +179,7 @@ def routes_for(stacks: Iterable[StackFile]) -> list[dict[str, object]]:
         names = project_names(stack)
         if not names:
             continue
-        release = RELEASES.get(str(stack.get("release") or DEFAULT_RELEASE))
-        if release is None:
-            raise FleetError(f"{stack.path}: release {stack.get('release')!r} is not known")
+        release = stack.release
         routes.append(
             {
                 "ref": stack.ref,
@@ -535,6 +537,59 @@ class EdgeFleet:
                     f"    https://{name}  {certificate_state(name, address, port).describe()}"
                 )
         return "\n".join(lines)
+
+
+# -- the fleet's hooks -----------------------------------------------------------------------
+
+
+def edge_of(ctx: FleetContext) -> EdgeFleet:
+    """The context's EdgeFleet, made on first use (tests set ``ctx.edge`` to their own)."""
+    edge = getattr(ctx, "edge", None)
+    if edge is None:
+        config = ctx.config
+        edge = EdgeFleet(
+            edge_dir=config.project_dir / "edge",
+            inventory_path=config.inventory_path,
+            workspace_factory=lambda: PulumiEdgeWorkspace(
+                config.project_dir / "edge", config.workspace_env(), config.secrets_provider
+            ),
+            say=ctx.say,
+            ports_in_use=lambda spec, ports: ctx.engine(spec).ports_in_use(ports),
+        )
+        ctx.edge = edge  # type: ignore[attr-defined]
+    return edge
+
+
+def plan_edges(
+    ctx: FleetContext, stacks: Sequence[StackFile], hosts: Iterable[str]
+) -> dict[str, tuple[dict[str, Any], dict[str, str]]]:
+    """The edge stacks of ``hosts`` as they would be with ``stacks``: checked, not written."""
+    specs = {stack.ref: spec_for_stack(ctx.inventory, stack) for stack in stacks}
+    engines = {spec.name: spec for spec in [*ctx.inventory, *specs.values()]}
+    chosen = {name: engines[name] for name in hosts if name in engines}
+    return edge_of(ctx).check(stacks, specs, chosen)
+
+
+def sync_edges(ctx: FleetContext, hosts: Iterable[str]) -> None:
+    """Rewrite and bring up the edges of ``hosts`` from the stack files as they are now."""
+    stacks = [stack for stack in stackfiles.scan(ctx.config.stacks_dir).stacks if not stack.error]
+    edge_of(ctx).sync(plan_edges(ctx, stacks, hosts))
+
+
+def hosts_of(ctx: FleetContext, stacks: Iterable[StackFile]) -> set[str]:
+    """The inventory host names the projects run on."""
+    return {spec_for_stack(ctx.inventory, stack).name for stack in stacks}
+
+
+def say_urls(ctx: FleetContext, stacks: Iterable[StackFile]) -> None:
+    """For ``status``: each project's https URLs and the certificate served for each."""
+    edge = edge_of(ctx)
+    for stack in stacks:
+        lines = project_lines(edge, stack, spec_for_stack(ctx.inventory, stack))
+        if lines:
+            ctx.say(f"{stack.ref}: behind the edge")
+            for line in lines:
+                ctx.say(line)
 
 
 def project_lines(edge: EdgeFleet, stack: StackFile, spec: EngineSpec) -> list[str]:

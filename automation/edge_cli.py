@@ -1,42 +1,52 @@
 """The ``edge`` subcommands of ``supabase-fleet``: ``edge status <host>``, ``edge sync <host>``.
 
-Kept apart from ``automation.cli``, which only registers and dispatches them.
+Registered like the other command modules (``register(commands, parents)``, each verb
+setting ``run(ctx, args)``).
 """
 
 from __future__ import annotations
 
 import argparse
 
-from automation import stackfiles
+from automation.context import FleetContext
+from automation.edge import edge_of, sync_edges
 from automation.errors import FleetError
-from automation.fleet import Fleet
-from automation.inventory import spec_for_stack
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add ``edge status`` and ``edge sync`` to the command parser."""
-    edge = commands.add_parser("edge", parents=[common], help="the HTTPS edge proxy of a host")
-    verbs = edge.add_subparsers(dest="edge_command", required=True, metavar="VERB")
-    for verb, text in (
-        ("status", "routes and the certificate served for each name"),
-        ("sync", "rewrite the host's edge stack from the projects and bring it up"),
-    ):
-        parser = verbs.add_parser(verb, parents=[common], help=text)
-        parser.add_argument("host", help="inventory host name")
+def _host(ctx: FleetContext, name: str):
+    specs = {spec.name: spec for spec in ctx.inventory}
+    if name not in specs:
+        raise FleetError(f"unknown host {name!r}; the inventory has: {', '.join(specs)}")
+    if name not in edge_of(ctx).hosts:
+        raise FleetError(f"host {name!r} has no edge section in {ctx.config.inventory_path}")
+    return specs[name]
 
 
-def run(fleet: Fleet, args: argparse.Namespace) -> int:
-    """Run one ``edge`` verb; 0 on success."""
-    specs = {spec.name: spec for spec in fleet.inventory}
-    if args.host not in specs:
-        raise FleetError(f"unknown host {args.host!r}; the inventory has: {', '.join(specs)}")
-    if args.edge_command == "status":
-        fleet.say(fleet.edge.status(args.host, specs[args.host]))
-        return 0
-    stacks = stackfiles.list_stacks(fleet.config.stacks_dir)
-    by_ref = {stack.ref: spec_for_stack(fleet.inventory, stack) for stack in stacks}
-    planned = fleet.edge.check(stacks, by_ref, {args.host: specs[args.host]})
-    if not planned:
-        raise FleetError(f"host {args.host!r} has no edge section in the inventory")
-    fleet.edge.sync(planned)
+def status(ctx: FleetContext, host: str) -> int:
+    """Routes of the host's edge and the certificate the proxy serves for each name."""
+    ctx.say(edge_of(ctx).status(host, _host(ctx, host)))
     return 0
+
+
+def sync(ctx: FleetContext, host: str) -> int:
+    """Rewrite the host's edge stack from the stack files and bring it up."""
+    _host(ctx, host)
+    sync_edges(ctx, [host])
+    return 0
+
+
+def register(
+    commands: argparse._SubParsersAction, parents: dict[str, argparse.ArgumentParser]
+) -> None:
+    """Add ``edge status`` and ``edge sync``."""
+    edge = commands.add_parser(
+        "edge", parents=[parents["state"]], help="the HTTPS edge proxy of a host"
+    )
+    verbs = edge.add_subparsers(dest="edge_command", required=True, metavar="VERB")
+    for verb, run, text in (
+        ("status", status, "routes and the certificate served for each name"),
+        ("sync", sync, "rewrite the host's edge stack from the projects and bring it up"),
+    ):
+        parser = verbs.add_parser(verb, parents=[parents["state"]], help=text)
+        parser.add_argument("host", help="inventory host name")
+        parser.set_defaults(run=lambda ctx, a, run=run: run(ctx, a.host))

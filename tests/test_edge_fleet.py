@@ -12,9 +12,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from test_fleet_cli import LOCAL, Env
+from fleet_env import LOCAL, Env
 
-from automation.edge import certificate_state, check_names, dns_problems
+from automation.edge import certificate_state, check_names, dns_problems, edge_of
 from automation.engine import EngineSpec
 from automation.errors import FleetError
 from automation.stackfiles import StackFile
@@ -33,30 +33,39 @@ class FakeEdgeWorkspace:
 
 
 class EdgeEnv(Env):
-    """Env with an inventory file whose host has an edge, and a fake edge workspace."""
+    """Env with an inventory file whose host has an edge, and a fake edge workspace.
 
-    def __init__(self, root: Path, edge: dict, base: str = "apps.test") -> None:
-        super().__init__(root)
+    Edge ups go into the fake backend's call list, so their order with project ups shows.
+    """
+
+    def __init__(self, root: Path, monkeypatch, edge: dict, base: str = "apps.test") -> None:
+        super().__init__(root, monkeypatch=monkeypatch)
         self.config.inventory_path.parent.mkdir(parents=True, exist_ok=True)
         host = {"name": "local", "url": LOCAL, "capacity": 20, "baseDomain": base, "edge": edge}
         self.config.inventory_path.write_text(yaml.safe_dump({"hosts": [host]}))
-        self.log: list = []
-        original = self.workspace.up
-
-        def up(ref, on_output):
-            self.log.append(("up", ref))
-            return original(ref, on_output)
-
-        self.workspace.up = up
+        self.secrets: list[dict] = []
         self.resolved: dict[str, set[str]] = {}
         self.loader_exit = 0
 
-    def fleet(self, *, confirm: bool = False):
-        fleet = super().fleet(confirm=confirm)
-        fleet.edge.workspace_factory = lambda: FakeEdgeWorkspace(self.log, self.loader_exit)
-        fleet.edge.resolve = lambda name: self.resolved.get(name, {"127.0.0.1"})
-        fleet.edge.is_local = lambda address: address.startswith("127.")
-        return fleet
+    @property
+    def log(self) -> list[tuple[str, str]]:
+        return [call for call in self.calls if call[0] in ("up", "edge-up")]
+
+    def context(self, *, confirm: bool = False):
+        ctx = super().context(confirm=confirm)
+        edge = edge_of(ctx)
+        env = self
+
+        class FakeEdgeWorkspace:
+            def up(self, host, secret_config, on_output) -> dict:
+                env.backend.calls.append(("edge-up", host))
+                env.secrets.append(dict(secret_config))
+                return {"loaderExitCode": env.loader_exit}
+
+        edge.workspace_factory = FakeEdgeWorkspace
+        edge.resolve = lambda name: self.resolved.get(name, {"127.0.0.1"})
+        edge.is_local = lambda address: address.startswith("127.")
+        return ctx
 
     def edge_file(self) -> dict:
         path = self.project / "edge" / "stacks" / "Pulumi.local.yaml"
@@ -70,8 +79,8 @@ INTERNAL = {"certificates": {"mode": "internal"}, "httpPort": 18080, "httpsPort"
 
 
 @pytest.fixture
-def edge_env(tmp_path: Path) -> EdgeEnv:
-    return EdgeEnv(tmp_path, INTERNAL)
+def edge_env(tmp_path: Path, monkeypatch) -> EdgeEnv:
+    return EdgeEnv(tmp_path, monkeypatch, INTERNAL)
 
 
 def test_create_gives_the_project_its_domain_and_the_edge_its_route_first(edge_env) -> None:
@@ -86,7 +95,8 @@ def test_create_gives_the_project_its_domain_and_the_edge_its_route_first(edge_e
     assert config["supabase-edge:dockerHost"] == LOCAL
     assert config["supabase-edge:httpsPort"] == 18443
     # The edge (and its network) is up before the project's gateway joins it.
-    assert edge_env.log == [("edge-up", "local", {}), ("up", "shop")]
+    assert edge_env.log == [("edge-up", "local"), ("up", "shop")]
+    assert edge_env.secrets == [{}]
 
 
 def test_delete_removes_only_its_route_and_pause_keeps_the_name(edge_env) -> None:
@@ -99,7 +109,7 @@ def test_delete_removes_only_its_route_and_pause_keeps_the_name(edge_env) -> Non
     before = [r for r in edge_env.routes() if r["ref"] == "shop"]
     assert edge_env.main("delete", "blog", "--yes") == 0
     assert edge_env.routes() == before
-    assert edge_env.log[-1] == ("edge-up", "local", {})
+    assert edge_env.log[-1] == ("edge-up", "local")
 
 
 def test_a_name_used_twice_is_refused_before_anything_changes(edge_env, capsys) -> None:
@@ -131,10 +141,10 @@ def test_bad_host_names_are_refused(tmp_path: Path) -> None:
     }  # fmt: skip
 
 
-def test_acme_preflight_needs_dns_to_this_host_and_free_ports(tmp_path: Path) -> None:
+def test_acme_preflight_needs_dns_to_this_host_and_free_ports(tmp_path: Path, monkeypatch) -> None:
     acme = {"certificates": {"mode": "acme", "email": "ops@apps.test"}, "httpsPort": 18443,
             "httpPort": 18080}  # fmt: skip
-    env = EdgeEnv(tmp_path, acme)
+    env = EdgeEnv(tmp_path, monkeypatch, acme)
     env.resolved["shop.apps.test"] = {"203.0.113.9"}
     assert env.main("create", "shop") == 2
     assert env.log == [] and env.stack_files() == {}
@@ -144,7 +154,7 @@ def test_acme_preflight_needs_dns_to_this_host_and_free_ports(tmp_path: Path) ->
     assert env.log == []
     env.engines[LOCAL].busy = set()
     assert env.main("create", "shop") == 0
-    assert env.log[0] == ("edge-up", "local", {})
+    assert env.log[0] == ("edge-up", "local")
 
 
 def test_dns_problems_for_a_remote_engine() -> None:
@@ -194,19 +204,23 @@ FILES = {"certificates": {"mode": "files"}, "httpsPort": 18443, "httpPort": 1808
         (["*.apps.test"], 30, True, "does not match its key"),
     ],
 )
-def test_bad_certificate_files_are_refused(tmp_path, names, days, other_key, message) -> None:
-    env = EdgeEnv(tmp_path, FILES)
+def test_bad_certificate_files_are_refused(
+    tmp_path, monkeypatch, capsys, names, days, other_key, message
+) -> None:
+    env = EdgeEnv(tmp_path, monkeypatch, FILES)
     _certificate(env.config.inventory_path.parent, names, days=days, other_key=other_key)
     assert env.main("create", "shop") == 2
+    assert message in capsys.readouterr().err
     assert env.log == [] and env.stack_files() == {}
 
 
-def test_a_wildcard_file_covers_every_project_and_its_key_goes_as_a_secret(tmp_path) -> None:
-    env = EdgeEnv(tmp_path, FILES)
+def test_a_wildcard_file_covers_every_project_and_its_key_goes_as_a_secret(
+    tmp_path, monkeypatch
+) -> None:
+    env = EdgeEnv(tmp_path, monkeypatch, FILES)
     cert, key = _certificate(env.config.inventory_path.parent, ["*.apps.test"])
     assert env.main("create", "shop") == 0
-    (_, _, secret) = env.log[0]
-    (files,) = json.loads(secret["tlsFiles"])
+    (files,) = json.loads(env.secrets[0]["tlsFiles"])
     assert files == {"certificate": cert.read_text(), "key": key.read_text()}
     assert "PRIVATE KEY" not in (env.project / "edge" / "stacks" / "Pulumi.local.yaml").read_text()
 
@@ -259,3 +273,11 @@ def test_edge_status_lists_routes_and_certificate_state(edge_env, capsys) -> Non
     assert "edge local: https on 127.0.0.1:18443, 1 routes" in out
     assert "shop                     -> supabase-shop-kong:8000" in out
     assert "https://shop.apps.test  no certificate" in out  # nothing listens in this test
+
+
+def test_status_shows_each_projects_https_url_and_certificate(edge_env) -> None:
+    assert edge_env.main("create", "shop") == 0
+    edge_env.main("status", "shop")
+    out = edge_env.out.getvalue()
+    assert "shop: behind the edge" in out
+    assert "https://shop.apps.test:18443/  no certificate" in out
