@@ -13,6 +13,9 @@ if [ "$(id -u)" = 0 ]; then
   # A real PostgreSQL runs the rendered init SQL in the tests.
   command -v pg_ctlcluster >/dev/null ||
     { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql; }
+  # The edge proxy's real test: Pebble (ACME test CA and its DNS) and curl as the client.
+  { command -v pebble && command -v pebble-challtestsrv && command -v curl; } >/dev/null ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends pebble curl; }
 elif [ -n "${CI:-}" ]; then
   echo "CI needs root to install dockerd, sshd and PostgreSQL for the real-engine tests" >&2
   exit 1
