@@ -7,6 +7,7 @@ import runpy
 from typing import Any
 
 import pytest
+import yaml
 from pulumi_harness import ROOT, Run, env_of, is_secret, reveal, run, run_main
 
 from components.naming import EDGE_NETWORK
@@ -198,3 +199,17 @@ def test_2026_09_behind_the_edge(gateway: str) -> None:
     assert storage["REQUEST_ALLOW_X_FORWARDED_PATH"] == "true"
     assert env_of(containers["studio"])["SUPABASE_PUBLIC_URL"] == "https://shop.example.com"
     assert env_of(containers["auth"])["API_EXTERNAL_URL"] == "https://shop.example.com"
+
+
+def test_envoy_behind_the_edge_keeps_the_proxys_forwarded_proto() -> None:
+    def hcm(config: dict) -> dict:
+        gw = run_main(config, stack="shop").mocks.containers()["api-gw"]
+        uploads = {u["file"]: u["content"] for u in reveal(gw.inputs["uploads"])}
+        (lds,) = [text for path, text in uploads.items() if path.endswith("lds.yaml")]
+        listener = yaml.safe_load(lds)["resources"][0]
+        return listener["filter_chains"][0]["filters"][0]["typed_config"]
+
+    base = {"portSlot": 3, "release": "2026-09", "gateway": "envoy"}
+    # Envoy trusts X-Forwarded-Proto only from trusted hops: one, the edge proxy.
+    assert hcm({**base, "domain": "shop.example.com"})["xff_num_trusted_hops"] == 1
+    assert "xff_num_trusted_hops" not in hcm(base)

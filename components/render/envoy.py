@@ -215,7 +215,9 @@ def _http_filters(routes: tuple[Route, ...], keys: GatewayKeys) -> list[dict[str
     ]
 
 
-def _listener(routes: tuple[Route, ...], keys: GatewayKeys) -> dict[str, Any]:
+def _listener(
+    routes: tuple[Route, ...], keys: GatewayKeys, trusted_hops: int = 0
+) -> dict[str, Any]:
     hcm = {
         "@type": HCM_TYPE,
         "stat_prefix": "ingress_http",
@@ -257,6 +259,8 @@ def _listener(routes: tuple[Route, ...], keys: GatewayKeys) -> dict[str, Any]:
         },
         "http_filters": _http_filters(routes, keys),
     }
+    if trusted_hops:
+        hcm["xff_num_trusted_hops"] = trusted_hops
     return {
         "@type": LISTENER_TYPE,
         "name": "supabase",
@@ -333,16 +337,18 @@ def _dump(document: dict[str, Any]) -> str:
 
 
 def render_envoy_config(
-    routes: GatewayKeys, *, enabled_services: Collection[str]
+    routes: GatewayKeys, *, enabled_services: Collection[str], trusted_hops: int = 0
 ) -> dict[str, str]:
     """Container path -> file content of the project's Envoy config.
 
     ``routes`` carries the keys and per-project values (the agreed name of the argument).
+    ``trusted_hops`` is 1 behind the edge proxy: Envoy then keeps the proxy's
+    X-Forwarded-Proto (https) instead of setting it from its own plain-HTTP listener.
     """
     keys = routes
     table = routes_for(keys, enabled_services)
     return {
         BOOTSTRAP_PATH: _dump(_bootstrap()),
-        LDS_PATH: _dump({"resources": [_listener(table, keys)]}),
+        LDS_PATH: _dump({"resources": [_listener(table, keys, trusted_hops)]}),
         CDS_PATH: _dump({"resources": _clusters(table)}),
     }

@@ -87,7 +87,9 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
         command=gateway.command,
         healthcheck=gateway.healthcheck,
         needs=("studio",),
-        uploads=_config_uploads(gateway, gateway_keys(ctx), enabled),
+        uploads=_config_uploads(
+            gateway, gateway_keys(ctx), enabled, behind_edge=bool(settings.domain)
+        ),
         publish=tuple(publish) if settings.publish_gateway_ports else (),
         aliases=("kong", "envoy"),
     )
@@ -114,10 +116,19 @@ def gateway_keys(ctx: ProjectContext) -> pulumi.Output[GatewayKeys]:
 
 
 def _config_uploads(
-    gateway: Gateway, keys: pulumi.Output[GatewayKeys], enabled: Collection[str]
+    gateway: Gateway,
+    keys: pulumi.Output[GatewayKeys],
+    enabled: Collection[str],
+    *,
+    behind_edge: bool = False,
 ) -> tuple[Upload, ...]:
     """One secret upload per rendered file."""
-    rendered = keys.apply(lambda resolved: gateway.render(resolved, enabled_services=enabled))
+    # Behind the edge Envoy trusts one hop (the proxy) for X-Forwarded-Proto; Kong's
+    # counterpart is KONG_TRUSTED_IPS in its env.
+    options = {"trusted_hops": 1} if behind_edge and gateway.render is render_envoy_config else {}
+    rendered = keys.apply(
+        lambda resolved: gateway.render(resolved, enabled_services=enabled, **options)
+    )
     return tuple(
         Upload(path, pulumi.Output.secret(rendered.apply(lambda files, p=path: files[p])))
         for path in gateway.files
