@@ -11,18 +11,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from components.edge_proxy import EdgeProxy, EdgeProxyArgs
 from components.edge_settings import EdgeSettingsError, parse_edge_settings
 
-KEYS = (
-    "dockerHost",
-    "dockerCertPath",
-    "image",
-    "httpPort",
-    "httpsPort",
-    "bindAddress",
-    "certificates",
-    "routes",
-)
+#: The stack's keys by how Pulumi hands them over: plain strings, or JSON (numbers, objects).
+STRING_KEYS = ("dockerHost", "dockerCertPath", "image", "bindAddress")
+JSON_KEYS = ("httpPort", "httpsPort", "certificates", "routes")
 config = pulumi.Config()
-raw = {key: config.get_object(key) for key in KEYS}
+raw = {key: config.get(key) for key in STRING_KEYS} | {
+    key: config.get_object(key) for key in JSON_KEYS
+}
 files = config.get_object("tlsFiles")
 if files and not pulumi.runtime.is_config_secret(config.full_key("tlsFiles")):
     raise pulumi.RunError(

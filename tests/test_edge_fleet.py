@@ -281,3 +281,21 @@ def test_status_shows_each_projects_https_url_and_certificate(edge_env) -> None:
     out = edge_env.out.getvalue()
     assert "shop: behind the edge" in out
     assert "https://shop.apps.test:18443/  no certificate" in out
+
+
+def test_the_edge_stack_file_the_fleet_writes_runs_as_a_plain_pulumi_program(edge_env) -> None:
+    from pulumi_harness import reveal
+    from test_edge_program import run_edge
+
+    assert edge_env.main("create", "shop", "blog") == 0
+    config = {key.split(":", 1)[1]: value for key, value in edge_env.edge_file().items()}
+    result = run_edge(config)
+    loader = next(r for r in result.mocks.resources if r.name == "local-config")
+    uploads = {u["file"]: u["content"] for u in reveal(loader.inputs["uploads"])}
+    caddy = json.loads(uploads["/load/caddy.json"])
+    routes = caddy["apps"]["http"]["servers"]["edge"]["routes"]
+    assert [r["match"][0]["host"] for r in routes if "match" in r] == [
+        ["blog.apps.test"],
+        ["shop.apps.test"],
+    ]
+    assert result.outputs["routes"] == {"blog": ["blog.apps.test"], "shop": ["shop.apps.test"]}

@@ -36,6 +36,8 @@ def edge() -> Run:
             "routes": ROUTES,
             "httpPort": 18080,
             "httpsPort": 18443,
+            "dockerHost": "ssh://deploy@edge-2.example.com",
+            "image": "caddy:2.10.2",
         }
     )
 
@@ -67,6 +69,8 @@ def test_edge_owns_the_shared_network_and_a_retained_volume(edge: Run) -> None:
 def test_proxy_publishes_the_configured_ports_and_resumes_from_the_volume(edge: Run) -> None:
     proxy = _by_name(edge, "local-proxy")
     assert reveal(proxy.inputs["name"]) == "supabase-edge-proxy"
+    provider = _by_name(edge, "local-docker")
+    assert provider.inputs["host"] == "ssh://deploy@edge-2.example.com"
     assert reveal(proxy.inputs["ports"]) == [
         {"internal": 80, "external": 18080, "ip": "0.0.0.0", "protocol": "tcp"},
         {"internal": 443, "external": 18443, "ip": "0.0.0.0", "protocol": "tcp"},
