@@ -174,8 +174,8 @@ def test_publishing_the_gateway_stays_possible_behind_the_edge() -> None:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"domain": "not a host"}, "domain: 'not a host' is not a valid host name"),
-        ({"domain": "a.example.com", "customDomains": ["a.example.com"]}, "listed twice"),
+        ({"domain": "not a host"}, "domain must be a DNS host name"),
+        ({"domain": "a.example.com", "customDomains": ["a.example.com"]}, "already `domain`"),
         ({"customDomains": ["b.example.com"]}, "customDomains need the project behind"),
     ],
 )
