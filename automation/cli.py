@@ -10,14 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from automation.engine import Engine, EngineUnreachable
 from automation.errors import FleetError
 from automation.fleet import Fleet
 from automation.names import check_ref
+from automation.releases import OUTPUT_FORMATS
 from automation.settings import HOME_ENV, FleetConfig
 from automation.workspace import PulumiWorkspace
-from components.settings import ALL_SERVICES, OPTIONAL_SERVICES
+from components.releases import ALL_SERVICE_NAMES, NEWEST_RELEASE, RELEASES
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -89,8 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--exclude",
         action="append",
         default=[],
-        choices=sorted(OPTIONAL_SERVICES),
+        choices=sorted({name for r in RELEASES.values() for name in r.optional}),
         help="leave out an optional service (repeatable)",
+    )
+    create.add_argument(
+        "--release",
+        choices=sorted(RELEASES),
+        default=NEWEST_RELEASE,
+        help=f"the Supabase stack the projects run (default {NEWEST_RELEASE}); written to "
+        "the stack file, and fixed for the project's life when the Postgres major differs",
     )
     helps = {
         "up": "deploy projects as their stack files say",
@@ -120,9 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
         "credentials", parents=[common], help="URLs and keys, like `supabase status`"
     )
     credentials.add_argument("ref", type=ref_arg)
+    credentials.add_argument(
+        "-o",
+        "--output",
+        choices=OUTPUT_FORMATS,
+        default="text",
+        help="env/json/yaml: upstream's .env names, for its docker/tests scripts",
+    )
+    credentials.add_argument(
+        "--file", type=Path, help="write to FILE (mode 0600) instead of printing secrets"
+    )
     logs = commands.add_parser("logs", parents=[common], help="a service's container log")
     logs.add_argument("ref", type=ref_arg)
-    logs.add_argument("service", choices=ALL_SERVICES)
+    logs.add_argument("service", choices=ALL_SERVICE_NAMES)
     logs.add_argument("--tail", type=positive_int, default=200, help="lines of history")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     return parser
@@ -151,6 +170,7 @@ def run_command(fleet: Fleet, args: argparse.Namespace) -> int:
             host=args.host,
             exclude=args.exclude,
             parallel=args.parallel,
+            release=args.release,
         )
     if command in BULK_COMMANDS:
         method = getattr(fleet, command)
@@ -164,7 +184,7 @@ def run_command(fleet: Fleet, args: argparse.Namespace) -> int:
     if command == "status":
         return fleet.status(args.ref, as_json=args.json, watch=args.watch)
     if command == "credentials":
-        return fleet.credentials(args.ref)
+        return fleet.credentials(args.ref, output=args.output, file=args.file)
     return fleet.logs(args.ref, args.service, tail=args.tail, follow=args.follow)
 
 

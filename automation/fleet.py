@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Protocol, TextIO
 
 from automation import stackfiles
@@ -23,6 +24,15 @@ from automation.engine import EngineSpec, EngineUnreachable
 from automation.errors import FleetError
 from automation.inventory import load_inventory, placement_order, spec_for_stack
 from automation.names import check_ref, generate_ref
+from automation.releases import (
+    check_release,
+    credential_env,
+    older_release_note,
+    render_credentials,
+    stack_release,
+    stack_services,
+    write_private,
+)
 from automation.runner import Operation, Report, exit_code, run_many, short_error
 from automation.settings import FleetConfig
 from automation.slots import PortClaim, blocked_slots, lowest_free_slot
@@ -37,6 +47,7 @@ from automation.status import (
 )
 from automation.workspace import Output, Workspace
 from components.ports import PortPlanError, plan_ports, slot_ports
+from components.releases import NEWEST_RELEASE, RELEASES
 
 #: Statuses that count as fine for the exit code of ``status``.
 HEALTHY = (Status.ACTIVE, Status.PAUSED)
@@ -219,9 +230,16 @@ class Fleet:
         host: str | None = None,
         exclude: Sequence[str] = (),
         parallel: int = 1,
+        release: str = NEWEST_RELEASE,
     ) -> int:
-        """Check, place and write new projects, then bring them up."""
-        enabled_services(exclude)
+        """Check, place and write new projects (``release`` written out), then bring them up."""
+        check_release(release)
+        for name in exclude:
+            if name not in RELEASES[release].optional:
+                raise FleetError(
+                    f"--exclude {name}: release {release} lets you leave out only "
+                    f"{sorted(RELEASES[release].optional)}"
+                )
         existing = stackfiles.list_stacks(self.config.stacks_dir)
         backend = set(self.workspace.list_stacks())
         taken = {stack.ref for stack in existing} | backend
@@ -247,6 +265,7 @@ class Fleet:
         for ref in wanted:
             known = existing + [self._planned_stack(plan) for plan in plans]
             plans.append(self._plan(ref, known, host=host, exclude=exclude))
+            plans[-1].settings["release"] = release
         for plan in plans:
             stackfiles.write_new_stack(self.config.stacks_dir, plan.ref, plan.settings)
             ports = slot_ports(plan.slot)
@@ -437,7 +456,7 @@ class Fleet:
             history, history_error = histories.get(stack.ref, ([], ""))
             containers = None if by_project is None else by_project.get(stack.ref, [])
             try:
-                services, config_error = enabled_services(stack.exclude), ""
+                services, config_error = stack_services(stack), ""
             except FleetError as exc:
                 services, config_error = enabled_services(()), str(exc)
             status = derive_status(
@@ -538,15 +557,22 @@ class Fleet:
                 ports = "invalid"
         first = f"  {status.problems[0]}" if status.problems else ""
         more = f" (+{len(status.problems) - 1} more)" if len(status.problems) > 1 else ""
-        return f"{status.ref:<30} {status.status.value:<13} {ports:<18}{first}{more}"
+        release = _release_name(item.stack)
+        return f"{status.ref:<30} {status.status.value:<13} {ports:<18} {release:<8}{first}{more}"
 
     def _render_status(self, observed: list[Observed]) -> str:
         """Every problem and every container's state, for finding out why."""
         lines: list[str] = []
         for item in observed:
             status = item.status
-            lines.append(f"{status.ref}: {status.status.value} on host {status.host}")
+            release = _release_name(item.stack)
+            lines.append(
+                f"{status.ref}: {status.status.value} on host {status.host}, release {release}"
+            )
             lines.extend(f"  - {problem}" for problem in status.problems)
+            note = _older_release(item.stack)
+            if note:
+                lines.append(f"  * {note}")
             for container in sorted(item.containers, key=lambda c: c.service):
                 health = f", {container.health}" if container.health else ""
                 lines.append(f"    {container.service:<10} {container.state}{health}")
@@ -598,7 +624,17 @@ class Fleet:
         def render() -> str:
             observed[:] = self.observe(ref)
             if as_json:
-                return json.dumps([_status_json(item.status) for item in observed], indent=2)
+                return json.dumps(
+                    [
+                        _status_json(item.status)
+                        | {
+                            "release": _release_name(item.stack),
+                            "olderRelease": _older_release(item.stack),
+                        }
+                        for item in observed
+                    ],
+                    indent=2,
+                )
             return render_text(observed)
 
         if watch:
@@ -607,24 +643,44 @@ class Fleet:
         self.say(render())
         return observed
 
-    def credentials(self, ref: str) -> int:
-        """Print the project's URLs and keys the way ``supabase status`` does."""
+    def credentials(self, ref: str, *, output: str = "text", file: Path | None = None) -> int:
+        """Print the project's URLs and keys the way ``supabase status`` does.
+
+        ``output`` env/json/yaml gives upstream's ``.env`` names (for its docker/tests);
+        ``file`` writes them there with mode 0600 instead of printing them.
+        """
         stackfiles.read_stack(self.config.stacks_dir, ref)
         if ref not in set(self.workspace.list_stacks()):
             raise FleetError(f"project {ref!r} is not deployed yet; run `supabase-fleet up {ref}`")
         outputs = self.workspace.outputs(ref)
         if not outputs:
             raise FleetError(f"project {ref!r} has no outputs yet; run `supabase-fleet up {ref}`")
-        width = max(len(label) for label, _ in CREDENTIALS)
-        for label, key in CREDENTIALS:
-            if key in outputs:
-                self.say(f"{label:>{width}}: {outputs[key].value}")
+        if output == "text":
+            text = "".join(
+                f"{label:>{max(len(label) for label, _ in CREDENTIALS)}}: {outputs[key].value}\n"
+                for label, key in CREDENTIALS
+                if key in outputs
+            )
+        else:
+            values = {name: output_.value for name, output_ in outputs.items()}
+            text = render_credentials(credential_env(ref, values), output)
+        if file is not None:
+            write_private(file, text)
+            self.say(f"wrote {ref}'s credentials to {file} (mode 0600)")
+            return 0
+        if self.out.isatty():
+            print(
+                "warning: these are the project's secrets; prefer --file PATH (written 0600)",
+                file=sys.stderr,
+            )
+        self.out.write(text)
+        self.out.flush()
         return 0
 
     def logs(self, ref: str, service: str, *, tail: int = 200, follow: bool = False) -> int:
         """Print a service's container log."""
         stack = stackfiles.read_stack(self.config.stacks_dir, ref)
-        services = enabled_services(stack.exclude)
+        services = stack_services(stack)
         if service not in services:
             raise FleetError(
                 f"{ref!r} has no service {service!r}; its services are: {', '.join(services)}"
@@ -641,6 +697,23 @@ class Fleet:
         except KeyboardInterrupt:
             pass
         return 0
+
+
+def _release_name(stack: StackFile | None) -> str:
+    """The release a project's stack file names ("-" for strays, "invalid" for bad ones)."""
+    if stack is None:
+        return "-"
+    try:
+        return stack_release(stack).name
+    except FleetError:
+        return "invalid"
+
+
+def _older_release(stack: StackFile | None) -> str | None:
+    try:
+        return None if stack is None else older_release_note(stack)
+    except FleetError:
+        return None
 
 
 def _status_json(status: ProjectStatus) -> dict[str, object]:

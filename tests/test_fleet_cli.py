@@ -294,6 +294,7 @@ def test_create_writes_the_stack_file_then_brings_it_up(env: Env) -> None:
                 "supabase:portSlot": 0,
                 "supabase:dockerHost": LOCAL,
                 "supabase:dockerSocket": "/var/run/docker.sock",
+                "supabase:release": "2026-09",
             }
         }
     }
@@ -337,7 +338,19 @@ def test_create_many_in_parallel(env: Env) -> None:
 
 
 def test_create_with_excluded_services(env: Env) -> None:
-    assert env.main("create", "shop", "--exclude", "analytics", "--exclude", "studio") == 0
+    assert (
+        env.main(
+            "create",
+            "shop",
+            "--release",
+            "2024-04",
+            "--exclude",
+            "analytics",
+            "--exclude",
+            "studio",
+        )
+        == 0
+    )
     config = env.stack_files()["Pulumi.shop.yaml"]["config"]
     assert config["supabase:exclude"] == ["analytics", "studio"]
 
@@ -362,6 +375,7 @@ def test_create_places_on_the_most_free_host_and_records_it(tmp_path: Path) -> N
         "supabase:dockerHost": "tcp://b:2376",
         "supabase:dockerSocket": "/run/d.sock",
         "supabase:dockerCertPath": str(certs),
+        "supabase:release": "2026-09",
     }
 
 
