@@ -1,9 +1,7 @@
-"""The fleet's view of releases, and ``credentials --output`` for upstream's own tests.
-
-Which release a stack file runs (none written: 2024-04, as in the program), the services
-that follow from it (release, ``logs``, ``exclude``), whether a newer release exists, and
-the project's credentials under the variable names of upstream's ``docker/.env``, so
-upstream's ``docker/tests/*.sh`` can run against any project.
+"""The fleet's release bits: the release ``create`` writes, the note ``status`` gives projects
+on an older release, and ``credentials --output``: the project's credentials under the
+variable names of upstream's ``docker/.env``, so upstream's ``docker/tests/*.sh`` can run
+against any project. (Which release a stack file runs is ``StackFile.release``.)
 """
 
 from __future__ import annotations
@@ -18,10 +16,10 @@ from urllib.parse import urlparse
 import yaml
 
 from automation.errors import FleetError
-from automation.stackfiles import StackFile
-from components.releases import DEFAULT_RELEASE, NEWEST_RELEASE, RELEASES, Release
+from components.releases import NEWEST_RELEASE, RELEASES, Release
 
 OUTPUT_FORMATS = ("text", "env", "json", "yaml")
+"""``text`` is the ``supabase status`` layout; the others carry upstream's .env names."""
 #: Upstream's .env name -> the stack output holding it (as ``pulumi stack output`` names it).
 ENV_FROM_OUTPUTS: dict[str, str] = {
     "SUPABASE_PUBLIC_URL": "apiUrl",
@@ -40,32 +38,6 @@ ENV_FROM_OUTPUTS: dict[str, str] = {
 }
 
 
-def stack_release(stack: StackFile) -> Release:
-    """The release a stack file runs; an unknown name is a FleetError listing the known."""
-    name = str(stack.get("release") or DEFAULT_RELEASE)
-    if name not in RELEASES:
-        raise FleetError(
-            f"{stack.path}: release {name!r} is not known; the releases are {sorted(RELEASES)}"
-        )
-    return RELEASES[name]
-
-
-def stack_services(stack: StackFile) -> list[str]:
-    """The services a stack file's project runs, in the release's order."""
-    release = stack_release(stack)
-    logs = stack.get("logs")
-    logs_on = release.logs_default if logs is None else str(logs).strip().lower() == "true"
-    dropped = set() if logs_on else set(release.logs_services)
-    for name in stack.exclude:
-        if name not in release.optional:
-            raise FleetError(
-                f"{stack.path}: exclude lists {name!r}; release {release.name} lets you "
-                f"leave out only {sorted(release.optional)}"
-            )
-        dropped |= set(release.optional[name])
-    return [service for service in release.services if service not in dropped]
-
-
 def check_release(name: str) -> str:
     """``name`` if it is a known release, else a FleetError listing the known ones."""
     if name not in RELEASES:
@@ -73,14 +45,14 @@ def check_release(name: str) -> str:
     return name
 
 
-def older_release_note(stack: StackFile) -> str | None:
-    """Why a project on an older release stays there, or None when it runs the newest."""
-    release = stack_release(stack)
+def older_release_note(release: Release) -> str | None:
+    """What a project on an older release should know, or None when it runs the newest."""
     if release.name == NEWEST_RELEASE:
         return None
     newest = RELEASES[NEWEST_RELEASE]
     how = (
-        "a new project is needed (back up, create with the new release, restore)"
+        "a new project is needed (back up, create with the new release, restore; "
+        "README: Upgrading Postgres)"
         if newest.postgres_major != release.postgres_major
         else f'set `release: "{newest.name}"` in its stack file and run up'
     )
@@ -136,3 +108,8 @@ def write_private(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def credentials_text(ref: str, outputs: Mapping[str, object], output: str) -> str:
+    """What ``credentials --output`` prints or writes, from the stack's output values."""
+    return render_credentials(credential_env(ref, outputs), output)

@@ -9,30 +9,45 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_fleet_cli import SECRET, Env, healthy, outputs_of
+from fleet_env import LOCAL, Env, healthy
+from pulumi.automation import OutputValue
 
-from automation.releases import credential_env, render_credentials, stack_services
+from automation.releases import credential_env, render_credentials
 from automation.stackfiles import read_stack
-from automation.workspace import Output
+from automation.status import enabled_services
 
-#: What a 2026-09 project adds to its outputs (fake values).
-NEW_OUTPUTS = {
-    "dbUrl": Output("postgresql://postgres.shop:pw@localhost:20003/postgres", True),
-    "poolerUrl": Output("postgresql://postgres.shop:pw@localhost:20003/postgres", True),
-    "poolerTransactionUrl": Output("postgresql://postgres.shop:pw@localhost:20004/postgres", True),
-    "publishableKey": Output("sb_publishable_abc", True),
-    "secretKey": Output("sb_secret_def", True),
-    "jwtKeys": Output('[{"kty":"EC"}]', True),
-    "jwtJwks": Output('{"keys":[]}', True),
-    "anonKeyAsymmetric": Output("es-anon", True),
-    "serviceRoleKeyAsymmetric": Output("es-service", True),
-    "release": Output("2026-09", False),
+SECRET = "anon-key-of-shop"
+#: The outputs of a deployed 2026-09 project (fake values).
+OUTPUTS_2026 = {
+    "apiUrl": OutputValue("http://localhost:20000", False),
+    "dbUrl": OutputValue("postgresql://postgres.shop:pw@localhost:20003/postgres", True),
+    "poolerUrl": OutputValue("postgresql://postgres.shop:pw@localhost:20003/postgres", True),
+    "poolerTransactionUrl": OutputValue(
+        "postgresql://postgres.shop:pw@localhost:20004/postgres", True
+    ),
+    "anonKey": OutputValue(SECRET, True),
+    "serviceRoleKey": OutputValue("service-key", True),
+    "jwtSecret": OutputValue("jwt-secret", True),
+    "publishableKey": OutputValue("sb_publishable_abc", True),
+    "secretKey": OutputValue("sb_secret_def", True),
+    "jwtKeys": OutputValue('[{"kty":"EC"}]', True),
+    "jwtJwks": OutputValue('{"keys":[]}', True),
+    "anonKeyAsymmetric": OutputValue("es-anon", True),
+    "serviceRoleKeyAsymmetric": OutputValue("es-service", True),
+    "dashboardUsername": OutputValue("supabase", False),
+    "dashboardPassword": OutputValue("dash-pw", True),
+    "release": OutputValue("2026-09", False),
 }
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Env:
-    return Env(tmp_path)
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
+    return Env(tmp_path, monkeypatch=monkeypatch)
+
+
+def services_of(env: Env, ref: str) -> list[str]:
+    stack = read_stack(env.stacks_dir, ref)
+    return enabled_services(stack.exclude, stack.release, stack.logs)
 
 
 def test_create_defaults_to_the_newest_release_and_writes_it(env: Env) -> None:
@@ -49,63 +64,52 @@ def test_create_refuses_an_exclusion_the_release_does_not_offer(
     env: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert env.main("create", "shop", "--exclude", "analytics") == 2
-    assert "release 2026-09 lets you leave out only" in capsys.readouterr().err
+    assert "cannot exclude 'analytics' in release 2026-09" in capsys.readouterr().err
     assert env.stack_files() == {}
-    assert env.workspace.calls == []
-
-
-def test_services_follow_release_logs_and_exclude(env: Env) -> None:
-    env.write_stack("old", portSlot=0)
-    env.write_stack("new", portSlot=1, release="2026-09", exclude=["studio"])
-    env.write_stack("logged", portSlot=2, release="2026-09", logs=True)
-    stacks = env.stacks_dir
-    assert len(stack_services(read_stack(stacks, "old"))) == 12
-    new = stack_services(read_stack(stacks, "new"))
-    assert "supavisor" in new and "api-gw" in new
-    assert not {"studio", "analytics", "vector"} & set(new)
-    assert {"analytics", "vector"} <= set(stack_services(read_stack(stacks, "logged")))
+    assert env.calls == []
 
 
 def test_list_and_status_show_the_release_and_name_older_ones(env: Env) -> None:
     env.write_stack("old", portSlot=0)
     env.write_stack("new", portSlot=1, release="2026-09")
-    env.workspace.stacks = {"old", "new"}
-    env.engines[next(iter(env.engines))].containers["old"] = healthy("old")
-    assert env.main("list") in (0, 1)
+    env.deployed("old", "new")
+    assert env.main("list") == 0
     rows = {line.split()[0]: line.split() for line in env.out.getvalue().splitlines()[1:]}
-    assert rows["old"][3] == "2024-04"
-    assert rows["new"][3] == "2026-09"
+    assert rows["old"][:4] == ["old", "ACTIVE", "20000/20001/20002", "2024-04"]
+    assert rows["new"][:4] == ["new", "ACTIVE", "20010/20011/20013/20014", "2026-09"]
     env.out.truncate(0)
     env.out.seek(0)
-    env.main("status")
+    assert env.main("status") == 0
     text = env.out.getvalue()
     assert "old: ACTIVE on host local, release 2024-04" in text
+    assert "new: ACTIVE on host local, release 2026-09" in text
     assert "on release 2024-04; the newest is 2026-09" in text
     assert "a new project is needed" in text
-    assert "new:" in text and text.count("the newest is") == 1
+    assert text.count("the newest is") == 1
     env.out.truncate(0)
     env.out.seek(0)
     env.main("status", "--json")
-    by_ref = {item["ref"]: item for item in json.loads(env.out.getvalue())}
+    by_ref = {item["ref"]: item for item in json.loads(env.out.getvalue())["projects"]}
     assert by_ref["old"]["release"] == "2024-04" and by_ref["old"]["olderRelease"]
-    assert by_ref["new"]["olderRelease"] is None
+    assert by_ref["new"]["release"] == "2026-09" and by_ref["new"]["olderRelease"] is None
 
 
-def test_a_2026_project_is_active_with_its_own_services(env: Env) -> None:
-    env.write_stack("new", portSlot=1, release="2026-09")
-    env.workspace.stacks = {"new"}
-    services = stack_services(read_stack(env.stacks_dir, "new"))
-    env.engines[next(iter(env.engines))].containers["new"] = healthy("new", services)
+def test_a_2026_project_runs_its_own_services(env: Env) -> None:
+    env.write_stack("new", portSlot=1, release="2026-09", exclude=["studio"])
+    env.write_stack("logged", portSlot=2, release="2026-09", logs=True)
+    new = services_of(env, "new")
+    assert "supavisor" in new and "api-gw" in new
+    assert not {"studio", "analytics", "vector"} & set(new)
+    assert {"analytics", "vector"} <= set(services_of(env, "logged"))
+    env.deployed("new")
+    env.engines[LOCAL].containers["new"] = healthy("new", new)
     assert env.main("status", "new") == 0
-    assert "new: ACTIVE" in env.out.getvalue()
 
 
-def test_credentials_as_upstreams_env_file(env: Env, monkeypatch) -> None:
+def test_credentials_as_upstreams_env_file(env: Env) -> None:
     env.write_stack("shop", portSlot=0, release="2026-09")
-    env.workspace.stacks = {"shop"}
-    monkeypatch.setattr(
-        "test_fleet_cli.outputs_of", lambda ref: outputs_of(ref) | NEW_OUTPUTS, raising=True
-    )
+    env.deployed("shop")
+    env.backend.stacks["shop"].outputs = dict(OUTPUTS_2026)
     target = env.project / "acceptance" / ".env"
     target.parent.mkdir()
     assert env.main("credentials", "shop", "--output", "env", "--file", str(target)) == 0
@@ -130,7 +134,10 @@ def test_credentials_as_upstreams_env_file(env: Env, monkeypatch) -> None:
 
 def test_credentials_json_and_yaml_hold_the_same_values(env: Env) -> None:
     env.write_stack("shop", portSlot=0)
-    env.workspace.stacks = {"shop"}
+    env.deployed("shop")
+    legacy = {k: v for k, v in OUTPUTS_2026.items() if k in ("apiUrl", "anonKey", "jwtSecret")}
+    legacy["dbUrl"] = OutputValue("postgresql://postgres:pw@localhost:20002/postgres", True)
+    env.backend.stacks["shop"].outputs = legacy
     assert env.main("credentials", "shop", "-o", "json") == 0
     as_json = json.loads(env.out.getvalue())
     env.out.truncate(0)
