@@ -207,7 +207,10 @@ def _http_filters(routes: tuple[Route, ...], keys: GatewayKeys) -> list[dict[str
         },
         {
             "name": LUA_FILTER,
-            "typed_config": {"@type": LUA_TYPE, "inline_code": render_lua_filter(routes, keys)},
+            "typed_config": {
+                "@type": LUA_TYPE,
+                "default_source_code": {"inline_string": render_lua_filter(routes, keys)},
+            },
         },
         # Every route sets its own RBAC; a route without one would be refused.
         {"name": RBAC_FILTER, "typed_config": {"@type": RBAC_TYPE, "rules": {"action": "ALLOW"}}},
