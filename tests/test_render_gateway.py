@@ -471,6 +471,7 @@ def test_envoy_files_and_clusters_resolve() -> None:
     used = {r["route"]["cluster"] for r in vhost["routes"] if "route" in r}
     assert used == clusters  # every route's cluster exists, and no cluster is unused
     assert listener["address"]["socket_address"]["port_value"] == 8000
+    assert documents["/etc/envoy/envoy.yaml"]["node"]["id"] == f"supabase-{KEYS.project_ref}"
 
 
 def test_kong_config_is_a_kong3_declarative_config() -> None:

@@ -158,8 +158,6 @@ def _route(route: Route, keys: GatewayKeys) -> dict[str, Any]:
         per_filter[BASIC_AUTH_FILTER] = _disabled()
     if route.cors is Cors.TRUSTED:
         per_filter[CORS_FILTER] = _cors_policy(_trusted_origins(keys))
-    elif route.cors is Cors.NONE:
-        per_filter[CORS_FILTER] = _disabled()
     entry: dict[str, Any] = {
         "name": route.name,
         "match": {("path" if route.exact else "prefix"): route.path},
@@ -307,9 +305,10 @@ def _clusters(routes: tuple[Route, ...]) -> list[dict[str, Any]]:
     ]
 
 
-def _bootstrap() -> dict[str, Any]:
+def _bootstrap(project_ref: str) -> dict[str, Any]:
+    # The node names the project in Envoy's logs and admin output.
     return {
-        "node": {"cluster": "supabase_cluster", "id": "supabase_node"},
+        "node": {"cluster": "supabase", "id": f"supabase-{project_ref}"},
         "dynamic_resources": {
             "lds_config": {"path_config_source": {"path": LDS_PATH}, "resource_api_version": "V3"},
             "cds_config": {"path_config_source": {"path": CDS_PATH}, "resource_api_version": "V3"},
@@ -345,7 +344,7 @@ def render_envoy_config(
     keys = routes
     table = routes_for(keys, enabled_services)
     return {
-        BOOTSTRAP_PATH: _dump(_bootstrap()),
+        BOOTSTRAP_PATH: _dump(_bootstrap(keys.project_ref)),
         LDS_PATH: _dump({"resources": [_listener(table, keys)]}),
         CDS_PATH: _dump({"resources": _clusters(table)}),
     }
