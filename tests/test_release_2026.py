@@ -15,6 +15,7 @@ import yaml
 from pulumi_harness import FIXED_ISSUED_AT, Run, env_of, is_secret, mock_image_id, reveal, run
 
 from components.render.envoy import render_envoy_config
+from components.render.functions import render_default_functions_2026
 from components.render.gateway import GatewayKeys
 from components.render.kong3 import render_kong3_config
 from components.render.pooler import render_pooler_config
@@ -286,7 +287,10 @@ def test_init_sql_and_functions_are_uploaded(project: Run) -> None:
         "99-jwt.sql",
         "98-webhooks.sql",
     }
-    assert "/home/deno/functions/main/index.ts" in uploads_of(containers["functions"])
+    assert uploads_of(containers["functions"]) == {
+        f"/home/deno/functions/{path}": source
+        for path, source in render_default_functions_2026().items()
+    }
 
 
 def test_service_environments(project: Run) -> None:
@@ -320,6 +324,8 @@ def test_service_environments(project: Run) -> None:
     assert studio["NEXT_PUBLIC_ENABLE_LOGS"] == "false"
     assert not {"LOGFLARE_URL", "LOGFLARE_API_KEY", "LOGFLARE_PRIVATE_ACCESS_TOKEN"} & set(studio)
     assert env["db"]["POSTGRES_PASSWORD"] == password
+    assert "JWT_SECRET" not in env["db"]  # 2026-09's init SQL keeps it out of the database
+    assert env["meta"]["PG_META_DB_USER"] == "postgres"  # no longer the superuser
     demo = {"your-super-secret-and-long-postgres-password", "your-32-character-encryption-key"}
     for values in env.values():
         assert not demo & set(values.values())
