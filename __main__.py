@@ -40,9 +40,14 @@ pulumi.export("ports", settings.ports.by_setting())
 pulumi.export("services", sorted(settings.enabled_services))
 pulumi.export("paused", settings.paused)
 # What 2026-09 adds (2024-04 projects keep exactly the outputs they had, plus release/gateway).
-if project.secrets.new is not None:
-    pulumi.export("publishableKey", project.secrets.new.publishable_key)
-    pulumi.export("secretKey", project.secrets.new.secret_key)
+new_secrets = project.secrets.new
+if new_secrets is not None:
+    pulumi.export("publishableKey", new_secrets.publishable_key)
+    pulumi.export("secretKey", new_secrets.secret_key)
+    pulumi.export("anonKeyAsymmetric", new_secrets.anon_key_asymmetric)
+    pulumi.export("serviceRoleKeyAsymmetric", new_secrets.service_role_key_asymmetric)
+    pulumi.export("jwtKeys", new_secrets.jwt_keys)
+    pulumi.export("jwtJwks", new_secrets.jwt_jwks)
 if project.pooler_url is not None:
     pulumi.export("poolerUrl", project.pooler_url)
     pulumi.export("poolerTransactionUrl", project.pooler_transaction_url)

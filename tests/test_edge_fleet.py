@@ -83,12 +83,15 @@ def edge_env(tmp_path: Path, monkeypatch) -> EdgeEnv:
     return EdgeEnv(tmp_path, monkeypatch, INTERNAL)
 
 
-def test_create_gives_the_project_its_domain_and_the_edge_its_route_first(edge_env) -> None:
-    assert edge_env.main("create", "shop", "--home", "x") == 0
+@pytest.mark.parametrize(("release", "gateway"), [("2024-04", "kong"), ("2026-09", "api-gw")])
+def test_create_gives_the_project_its_domain_and_the_edge_its_route_first(
+    edge_env, release: str, gateway: str
+) -> None:
+    assert edge_env.main("create", "shop", "--release", release) == 0
     stack = edge_env.stack_files()["Pulumi.shop.yaml"]["config"]
     assert stack["supabase:domain"] == "shop.apps.test"
     assert edge_env.routes() == [
-        {"ref": "shop", "hosts": ["shop.apps.test"], "upstream": "supabase-shop-kong:8000",
+        {"ref": "shop", "hosts": ["shop.apps.test"], "upstream": f"supabase-shop-{gateway}:8000",
          "paused": False}
     ]  # fmt: skip
     config = edge_env.edge_file()
@@ -271,7 +274,7 @@ def test_edge_status_lists_routes_and_certificate_state(edge_env, capsys) -> Non
     assert edge_env.main("edge", "status", "local") == 0
     out = edge_env.out.getvalue()
     assert "edge local: https on 127.0.0.1:18443, 1 routes" in out
-    assert "shop                     -> supabase-shop-kong:8000" in out
+    assert "shop                     -> supabase-shop-api-gw:8000" in out  # 2026-09 by default
     assert "https://shop.apps.test  no certificate" in out  # nothing listens in this test
 
 

@@ -15,6 +15,7 @@ import yaml
 from pulumi_harness import FIXED_ISSUED_AT, Run, env_of, is_secret, mock_image_id, reveal, run
 
 from components.render.envoy import render_envoy_config
+from components.render.functions import render_default_functions_2026
 from components.render.gateway import GatewayKeys
 from components.render.kong3 import render_kong3_config
 from components.render.pooler import render_pooler_config
@@ -78,10 +79,9 @@ def build(config: dict[str, Any] | None = None, *, stack: str = "shop") -> Run:
         settings = load_settings(raw.get, stack=stack, is_secret=lambda key: False)
         project = SupabaseProject(settings.ref, SupabaseProjectArgs(settings))
         secrets = project.secrets
-        new = secrets.require_new()
-        for key in NEW_SECRETS:
+        for key in NEW_SECRETS if secrets.new is not None else ():
             attr = "".join("_" + c.lower() if c.isupper() else c for c in key)
-            pulumi.export(key, getattr(new, attr))
+            pulumi.export(key, getattr(secrets.new, attr))
         pulumi.export("anonKey", secrets.anon_key)
         pulumi.export("serviceRoleKey", secrets.service_role_key)
         pulumi.export("jwtSecret", secrets.jwt_secret)
@@ -168,13 +168,18 @@ def test_each_gateway_runs_in_api_gw_with_both_aliases(gateway: str) -> None:
         assert result.outputs["secretKey"] in files["/home/kong/kong.yml"]
 
 
-def test_gateway_ports_only_when_published() -> None:
-    result = build({"domain": "shop.example.com"})
+@pytest.mark.parametrize(
+    ("release", "gateway", "database"),
+    [("2026-09", "api-gw", "supavisor"), ("2024-04", "kong", "db")],
+)
+def test_gateway_ports_only_when_published(release: str, gateway: str, database: str) -> None:
+    """Behind the edge proxy (``domain``) the gateway publishes nothing; Postgres stays."""
+    result = build({"release": release, "domain": "shop.example.com"})
     containers = result.mocks.containers()
-    assert "ports" not in containers["api-gw"].inputs
-    assert reveal(containers["supavisor"].inputs["ports"])  # the pooler stays reachable
-    again = build({"domain": "shop.example.com", "publishGatewayPorts": "true"})
-    assert reveal(again.mocks.containers()["api-gw"].inputs["ports"])[0]["external"] == 20040
+    assert "ports" not in containers[gateway].inputs
+    assert reveal(containers[database].inputs["ports"])  # the database stays reachable
+    again = build({"release": release, "domain": "shop.example.com", "publishGatewayPorts": "true"})
+    assert reveal(again.mocks.containers()[gateway].inputs["ports"])[0]["external"] == 20040
 
 
 def test_start_order_and_healthchecks(project: Run) -> None:
@@ -286,7 +291,10 @@ def test_init_sql_and_functions_are_uploaded(project: Run) -> None:
         "99-jwt.sql",
         "98-webhooks.sql",
     }
-    assert "/home/deno/functions/main/index.ts" in uploads_of(containers["functions"])
+    assert uploads_of(containers["functions"]) == {
+        f"/home/deno/functions/{path}": source
+        for path, source in render_default_functions_2026().items()
+    }
 
 
 def test_service_environments(project: Run) -> None:
@@ -320,6 +328,8 @@ def test_service_environments(project: Run) -> None:
     assert studio["NEXT_PUBLIC_ENABLE_LOGS"] == "false"
     assert not {"LOGFLARE_URL", "LOGFLARE_API_KEY", "LOGFLARE_PRIVATE_ACCESS_TOKEN"} & set(studio)
     assert env["db"]["POSTGRES_PASSWORD"] == password
+    assert "JWT_SECRET" not in env["db"]  # 2026-09's init SQL keeps it out of the database
+    assert env["meta"]["PG_META_DB_USER"] == "postgres"  # no longer the superuser
     demo = {"your-super-secret-and-long-postgres-password", "your-32-character-encryption-key"}
     for values in env.values():
         assert not demo & set(values.values())
@@ -385,7 +395,7 @@ def test_new_random_resources_are_frozen_and_only_in_2026() -> None:
     result = build()
     generated = result.mocks.of_type(":RandomPassword") + result.mocks.of_type(":RandomBytes")
     names = {r.name for r in generated}
-    assert names >= {
+    new = {
         "shop-jwt-signing-key-seed",
         "shop-publishable-key-seed",
         "shop-secret-key-seed",
@@ -397,11 +407,18 @@ def test_new_random_resources_are_frozen_and_only_in_2026() -> None:
         "shop-metrics-jwt-secret",
         "shop-logflare-private-token",
     }
+    assert names >= new
     for resource in generated:
         assert "length" in resource.ignore_changes, resource.name
         assert resource.parent == "shop"
     seeds = result.mocks.of_type(":RandomBytes")
     assert {int(r.inputs["length"]) for r in seeds} == {32}
+    # A 2024-04 project's plan does not grow: none of these resources, no new outputs.
+    legacy = build({"release": "2024-04"})
+    assert not legacy.mocks.of_type(":RandomBytes")
+    legacy_names = {r.name for r in legacy.mocks.of_type(":RandomPassword")}
+    assert not legacy_names & new
+    assert legacy.outputs["poolerUrl"] is None
 
 
 def test_same_input_same_plan() -> None:

@@ -8,8 +8,10 @@ from dataclasses import replace
 import pytest
 from pulumi_harness import run_main
 
-from components import releases, services
-from components.release_guard import ReleaseChangeError, deployed_release
+from components import releases
+from components.ports import slot_ports
+from components.release_guard import ReleaseChangeError, check_release_change, deployed_release
+from components.settings import Settings
 
 #: What a 2024-04 project deployed before releases existed left as outputs (no ``release``).
 LEGACY_OUTPUTS = {"ref": "shop", "apiUrl": "http://localhost:20000", "services": ["db"]}
@@ -66,15 +68,14 @@ def test_the_same_release_deploys_again() -> None:
 
 
 def test_a_change_within_a_postgres_major_goes_through(monkeypatch) -> None:
+    """A later release on the same Postgres major is an ordinary update, not a refusal."""
     later = replace(releases.RELEASES["2026-09"], name="2026-12", based_on="2026-09")
     monkeypatch.setitem(releases.RELEASES, "2026-12", later)
-    monkeypatch.setitem(services.RELEASE_DELTAS, "2026-12", {})
-    previous = LEGACY_OUTPUTS | {"release": "2026-09"}
-    result = run_main(
-        {"release": "2026-12", "portSlot": "0"}, stack="shop", previous_outputs=previous
-    )
-    assert "supavisor" in result.mocks.containers()
-    assert result.outputs["release"] == "2026-12"
+    settings = Settings(ref="shop", ports=slot_ports(0), release="2026-12", gateway="envoy")
+    check_release_change("2026-09", settings)  # no error
+    older = replace(settings, release="2024-04", gateway="kong")
+    with pytest.raises(ReleaseChangeError, match="Postgres 15"):
+        check_release_change("2026-12", older)
 
 
 def _recording(recorded: list[str]):

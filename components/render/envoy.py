@@ -158,8 +158,6 @@ def _route(route: Route, keys: GatewayKeys) -> dict[str, Any]:
         per_filter[BASIC_AUTH_FILTER] = _disabled()
     if route.cors is Cors.TRUSTED:
         per_filter[CORS_FILTER] = _cors_policy(_trusted_origins(keys))
-    elif route.cors is Cors.NONE:
-        per_filter[CORS_FILTER] = _disabled()
     entry: dict[str, Any] = {
         "name": route.name,
         "match": {("path" if route.exact else "prefix"): route.path},
@@ -207,7 +205,10 @@ def _http_filters(routes: tuple[Route, ...], keys: GatewayKeys) -> list[dict[str
         },
         {
             "name": LUA_FILTER,
-            "typed_config": {"@type": LUA_TYPE, "inline_code": render_lua_filter(routes, keys)},
+            "typed_config": {
+                "@type": LUA_TYPE,
+                "default_source_code": {"inline_string": render_lua_filter(routes, keys)},
+            },
         },
         # Every route sets its own RBAC; a route without one would be refused.
         {"name": RBAC_FILTER, "typed_config": {"@type": RBAC_TYPE, "rules": {"action": "ALLOW"}}},
@@ -308,9 +309,10 @@ def _clusters(routes: tuple[Route, ...]) -> list[dict[str, Any]]:
     ]
 
 
-def _bootstrap() -> dict[str, Any]:
+def _bootstrap(project_ref: str) -> dict[str, Any]:
+    # The node names the project in Envoy's logs and admin output.
     return {
-        "node": {"cluster": "supabase_cluster", "id": "supabase_node"},
+        "node": {"cluster": "supabase", "id": f"supabase-{project_ref}"},
         "dynamic_resources": {
             "lds_config": {"path_config_source": {"path": LDS_PATH}, "resource_api_version": "V3"},
             "cds_config": {"path_config_source": {"path": CDS_PATH}, "resource_api_version": "V3"},
@@ -348,7 +350,7 @@ def render_envoy_config(
     keys = routes
     table = routes_for(keys, enabled_services)
     return {
-        BOOTSTRAP_PATH: _dump(_bootstrap()),
+        BOOTSTRAP_PATH: _dump(_bootstrap(keys.project_ref)),
         LDS_PATH: _dump({"resources": [_listener(table, keys, trusted_hops)]}),
         CDS_PATH: _dump({"resources": _clusters(table)}),
     }

@@ -69,7 +69,6 @@ class Cors(StrEnum):
     ANY = "any"
     #: The project's public URL and localhost only (pg-meta: Studio's own origin).
     TRUSTED = "trusted"
-    NONE = "none"
 
 
 @dataclass(frozen=True)

@@ -137,8 +137,6 @@ def _functions_plugin(keys: GatewayKeys) -> _Plugin:
 
 
 def _cors(route: Route, keys: GatewayKeys) -> list[_Plugin]:
-    if route.cors is Cors.NONE:
-        return []
     if route.cors is Cors.TRUSTED:
         origins = [_LOCAL_ORIGIN]
         if keys.public_url:

@@ -90,7 +90,7 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
         uploads=_config_uploads(
             gateway, gateway_keys(ctx), enabled, behind_edge=bool(settings.domain)
         ),
-        publish=tuple(publish) if settings.publish_gateway_ports else (),
+        publish=tuple(publish),
         aliases=("kong", "envoy"),
     )
 

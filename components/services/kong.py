@@ -54,7 +54,5 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
         publish=(
             Publish(8000, settings.ports.kong_http, settings.kong_bind_address),
             Publish(8443, settings.ports.kong_https, settings.kong_bind_address),
-        )
-        if settings.publish_gateway_ports
-        else (),
+        ),
     )

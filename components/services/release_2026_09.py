@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from components.render.database import render_init_scripts_2026
+from components.render.functions import render_default_functions_2026
 from components.services.base import (
     DB_NAME,
     Delta,
@@ -45,15 +46,18 @@ def db(ctx: ProjectContext) -> Delta:
     """Postgres 17; reached from outside only through Supavisor, so it publishes nothing.
 
     Without the log pipeline nothing runs before it (upstream's logs override starts
-    Vector after analytics, not before the database).
+    Vector after analytics, not before the database). The init SQL no longer stores the
+    JWT secret in the database (any role could read it there), so the container does not
+    get it either.
     """
     scripts = render_init_scripts_2026(database=DB_NAME)
     return Delta(
+        env={"JWT_SECRET": None},
         fields={
             "needs": (),
             "publish": (),
             "uploads": tuple(Upload(path, sql) for path, sql in scripts.items()),
-        }
+        },
     )
 
 
@@ -186,9 +190,13 @@ def imgproxy(ctx: ProjectContext) -> Delta:
 
 
 def meta(ctx: ProjectContext) -> Delta:
-    """postgres-meta decrypts the connection strings Studio encrypts with the crypto key."""
+    """postgres-meta connects as ``postgres`` (no longer the superuser) and decrypts the
+    connection strings Studio encrypts with the crypto key."""
     return Delta(
-        env={"CRYPTO_KEY": ctx.secrets.require_new().pg_meta_crypto_key},
+        env={
+            "PG_META_DB_USER": "postgres",
+            "CRYPTO_KEY": ctx.secrets.require_new().pg_meta_crypto_key,
+        },
         fields={"needs": ("db",)},
     )
 
@@ -205,6 +213,11 @@ def functions(ctx: ProjectContext) -> Delta:
         },
         fields={
             "needs": ("api-gw",),
+            # The router verifies ES256 sessions against SUPABASE_JWKS too.
+            "uploads": tuple(
+                Upload(f"{FUNCTIONS_PATH}/{path}", source)
+                for path, source in render_default_functions_2026().items()
+            ),
             "volumes": (
                 VolumeMount("functions-data", FUNCTIONS_PATH),
                 VolumeMount("deno-cache", DENO_CACHE_PATH),
