@@ -58,7 +58,8 @@ CREDENTIALS = (
     ("Dashboard password", "dashboardPassword"),
 )
 
-Live_ = tuple[dict[str, list[ContainerState]] | None, str]
+#: One engine's containers by ref (None when unreachable) and why it could not answer.
+EngineAnswer = tuple[dict[str, list[ContainerState]] | None, str]
 
 
 def log_notes(facts: EngineFacts) -> list[str]:
@@ -151,7 +152,7 @@ def _flag_fleet_problems(
 def _observe_one(
     stack: StackFile,
     spec: EngineSpec | None,
-    live: dict[str, Live_],
+    live: dict[str, EngineAnswer],
     histories: dict[str, tuple[list[UpdateRecord], str]],
     problems: list[str],
 ) -> Observed:
@@ -190,7 +191,7 @@ def _observe_one(
     return Observed(status, stack, list(containers or []), ports)
 
 
-def _containers(ctx: FleetContext, spec: EngineSpec) -> Live_:
+def _containers(ctx: FleetContext, spec: EngineSpec) -> EngineAnswer:
     try:
         return ctx.engine(spec).containers_by_project(), ""
     except EngineUnreachable as exc:
@@ -215,7 +216,7 @@ def _strays(
     with_files: set[str],
     backend: set[str],
     engines: dict[str, EngineSpec],
-    live: dict[str, Live_],
+    live: dict[str, EngineAnswer],
 ) -> list[Observed]:
     """Stacks without a stack file, and containers of projects that no longer exist."""
     strays = [
