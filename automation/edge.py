@@ -102,9 +102,13 @@ def parse_edge_hosts(data: object, *, source: str, base_dir: Path) -> dict[str, 
             first = error.errors()[0]
             loc = ".".join(str(part) for part in first["loc"])
             raise FleetError(f"{where}edge.{loc}: {first['msg']}") from None
+        items = edge.get("tlsFiles") or []
+        if not isinstance(items, list) or any(
+            not isinstance(item, dict) or set(item) != {"certificate", "key"} for item in items
+        ):
+            raise FleetError(f"{where}edge.tlsFiles must be a list of {{certificate, key}} paths")
         files = tuple(
-            (base_dir / str(item["certificate"]), base_dir / str(item["key"]))
-            for item in edge.get("tlsFiles") or []
+            (base_dir / str(item["certificate"]), base_dir / str(item["key"])) for item in items
         )
         if certificates.get("mode") == "files" and not files:
             raise FleetError(

@@ -302,3 +302,22 @@ def test_the_edge_stack_file_the_fleet_writes_runs_as_a_plain_pulumi_program(edg
         ["shop.apps.test"],
     ]
     assert result.outputs["routes"] == {"blog": ["blog.apps.test"], "shop": ["shop.apps.test"]}
+
+
+@pytest.mark.parametrize(
+    ("edge", "message"),
+    [
+        ({"certificates": {"mode": "acme"}}, "edge.certificates: Value error, mode acme needs"),
+        ({"certificates": {"mode": "files"}}, "list the certificate and key files"),
+        (
+            {"certificates": {"mode": "internal"}, "tlsFiles": [{"cert": "x"}]},
+            "edge.tlsFiles must be a list of {certificate, key}",
+        ),
+        ({"listen": 443}, "edge: unknown keys ['listen']"),
+    ],
+)
+def test_bad_edge_inventory_is_refused(tmp_path, monkeypatch, capsys, edge, message) -> None:
+    env = EdgeEnv(tmp_path, monkeypatch, edge)
+    assert env.main("create", "shop") == 2
+    assert message in capsys.readouterr().err
+    assert env.stack_files() == {}
