@@ -508,15 +508,27 @@ def test_rendering_is_deterministic(name: str) -> None:
     [
         {"anon_key": "has'quote"},
         {"secret_key": 'sb_secret_"x'},
-        {"dashboard_password": "with space"},
-        {"dashboard_password": "back\\slash"},
+        {"anon_key_asymmetric": "a b"},
+        {"dashboard_password": ""},
+        {"dashboard_password": "two\nlines"},
         {"dashboard_username": "a:b"},
+        {"dashboard_username": ""},
         {"publishable_key": ""},
+        {"project_ref": "Not_A_Ref"},
     ],
 )
 def test_gateway_keys_refuse_values_that_would_break_the_config(bad: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="gateway setting|dashboard_username"):
         GatewayKeys(**{**KEYS.__dict__, **bad})
+
+
+@pytest.mark.parametrize("name", sorted(GATEWAYS))
+@pytest.mark.parametrize("password", ["with space", "quote'\"mix", "back\\slash:colon", "ünï$(x)"])
+def test_any_dashboard_password_works(name: str, password: str) -> None:
+    keys = GatewayKeys(**{**KEYS.__dict__, "dashboard_password": password})
+    gateway = GATEWAYS[name](keys, ALL)
+    assert gateway.handle("/", _basic("supabase", password)).forwarded
+    assert gateway.handle("/", _basic("supabase", password + "x")).status == 401
 
 
 @pytest.mark.parametrize("issuer", ["ftp://x", "https://x/a b", "https://x/p?q=1", "nohost"])
