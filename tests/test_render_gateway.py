@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 from gateway_sim import EnvoySim, KongSim, Outcome
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from components.api_keys import (
     ec_private_jwk_from_seed,
@@ -537,3 +539,41 @@ def test_bad_issuers_are_refused(issuer: str) -> None:
         render_envoy_config(
             GatewayKeys(**{**KEYS.__dict__, "jwt_issuer": issuer}), enabled_services=ALL
         )
+
+
+#: Path pieces of every route, plus a few no route names (and "" for double slashes).
+_SEGMENTS = [
+    *sorted({part for route in ROUTES for part in route.path.split("/") if part}),
+    "x",
+    "v2",
+    "",
+]
+_CREDENTIALS = [
+    {},
+    {"apikey": KEYS.publishable_key},
+    {"apikey": KEYS.secret_key},
+    {"apikey": KEYS.anon_key},
+    {"apikey": UNKNOWN_KEYS[1]},
+    {"Authorization": f"Bearer {KEYS.secret_key}"},
+    _basic("supabase", KEYS.dashboard_password),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    segments=st.lists(st.sampled_from(_SEGMENTS), min_size=0, max_size=5),
+    trailing=st.booleans(),
+    credentials=st.sampled_from(_CREDENTIALS),
+)
+def test_envoy_and_kong_agree_on_any_path(
+    segments: list[str], trailing: bool, credentials: dict[str, str]
+) -> None:
+    path = "/" + "/".join(segments) + ("/" if trailing and segments else "")
+    envoy, kong = _AGREEMENT_GATEWAYS
+    a, b = envoy.handle(path, dict(credentials)), kong.handle(path, dict(credentials))
+    assert (a.status, a.host, a.upstream_path) == (b.status, b.host, b.upstream_path), path
+    for header in ("authorization", "x-api-key", "sb-api-key"):
+        assert a.headers.get(header) == b.headers.get(header), (path, header)
+
+
+_AGREEMENT_GATEWAYS = tuple(GATEWAYS[name](KEYS, ALL) for name in ("envoy", "kong"))
