@@ -428,6 +428,8 @@ def _type_urls(node: Any) -> Iterator[str]:
 
 def _envoy_documents() -> dict[str, Any]:
     files = render_envoy_config(KEYS, enabled_services=ALL)
+    # Anchors would be legal YAML, but an edit of one shared node would change many routes.
+    assert not any("&id" in content for content in files.values())
     return {path: yaml.safe_load(content) for path, content in files.items()}
 
 
