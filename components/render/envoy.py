@@ -333,14 +333,8 @@ def _dump(document: dict[str, Any]) -> str:
     return yaml.safe_dump(document, sort_keys=False, width=_YAML_WIDTH)
 
 
-def render_envoy_config(
-    routes: GatewayKeys, *, enabled_services: Collection[str]
-) -> dict[str, str]:
-    """Container path -> file content of the project's Envoy config.
-
-    ``routes`` carries the keys and per-project values (the agreed name of the argument).
-    """
-    keys = routes
+def render_envoy_config(keys: GatewayKeys, *, enabled_services: Collection[str]) -> dict[str, str]:
+    """Container path -> file content of the project's Envoy config."""
     table = routes_for(keys, enabled_services)
     return {
         BOOTSTRAP_PATH: _dump(_bootstrap(keys.project_ref)),

@@ -237,14 +237,8 @@ def _consumers(keys: GatewayKeys) -> list[dict[str, Any]]:
     return consumers
 
 
-def render_kong3_config(
-    routes: GatewayKeys, *, enabled_services: Collection[str]
-) -> dict[str, str]:
-    """Container path -> content: Kong 3.9's kong.yml with only the enabled services' routes.
-
-    ``routes`` carries the keys and per-project values (the agreed name of the argument).
-    """
-    keys = routes
+def render_kong3_config(keys: GatewayKeys, *, enabled_services: Collection[str]) -> dict[str, str]:
+    """Container path -> content: Kong 3.9's kong.yml with only the enabled services' routes."""
     table = routes_for(keys, enabled_services)
     config = {
         "_format_version": "3.0",
