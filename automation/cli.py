@@ -77,3 +77,6 @@ def main(
         # dead stdout at exit from printing a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except OSError as exc:  # an unwritable home or stacks folder, a full disk
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT

@@ -46,8 +46,10 @@ def check_socket(ctx: FleetContext, stack: StackFile) -> None:
 
 def stale_containers(ctx: FleetContext, stack: StackFile, report: Report) -> list[str]:
     """URNs of containers the state records that are not running and healthy."""
+    if stack.paused:  # its containers are going away anyway
+        return []
     recorded = ctx.workspace.containers(stack.name)
-    if not recorded or stack.paused:
+    if not recorded:
         return []
     live = {
         c.name: c

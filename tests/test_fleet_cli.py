@@ -597,3 +597,17 @@ def test_the_workspace_is_made_over_the_project_with_the_fleet_env(env: Env) -> 
         env_vars={"PULUMI_BACKEND_URL": env.config.backend_url},
         secrets_provider=None,
     )
+
+
+def test_stack_files_the_fleet_writes_pass_the_published_schema(env: Env) -> None:
+    import json
+
+    import jsonschema
+
+    schema_file = FleetConfig.resolve(environ={}).project_dir / "schema/stack-config.schema.json"
+    validator = jsonschema.Draft202012Validator(json.loads(schema_file.read_text()))
+    assert env.main("create", "shop", "--exclude", "studio", "--exclude", "imgproxy") == 0
+    assert env.main("pause", "shop") == 0
+    data = env.stack_files()["Pulumi.shop.yaml"]
+    assert data["config"]["supabase:paused"] is True
+    assert [error.message for error in validator.iter_errors(data)] == []

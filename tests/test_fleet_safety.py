@@ -389,6 +389,19 @@ def test_list_is_a_rich_table_on_a_terminal_and_plain_when_piped(env: Env) -> No
         os.close(master)
     assert "\x1b[1;32mACTIVE\x1b[0m" in drawn  # the status in colour
     assert "┃" in drawn or "│" in drawn  # a table
+    master, slave = os.openpty()
+    tty = os.fdopen(slave, "w")
+    try:
+        ctx = env.context()
+        ctx.out, ctx.live = tty, True
+        assert cli.main(["status", "shop"], context_factory=lambda args: ctx) == 0
+        tty.flush()
+        drawn = read_all(master)
+    finally:
+        tty.close()
+        os.close(master)
+    assert "\x1b[1;32mACTIVE\x1b[0m" in drawn
+    assert "\x1b[32mhealthy\x1b[0m" in drawn  # each container's health in colour
     piped = io.StringIO()
     ctx = env.context()
     ctx.out = piped
@@ -437,9 +450,13 @@ def test_up_refuses_a_docker_socket_missing_on_the_engine(env: Env) -> None:
 def test_daemon_log_defaults_are_reported_when_they_differ(env: Env) -> None:
     env.write_stack("shop", portSlot=0)
     for facts, expected in (
-        (EngineFacts("json-file", {"max-size": "5m", "max-file": "2"}, False), None),
+        (EngineFacts("json-file", {}, False), None),
+        (EngineFacts("json-file", {"max-size": "10m", "max-file": "3"}, False), None),
         (EngineFacts("local", {}, False), "daemon default log driver is 'local'"),
-        (EngineFacts("json-file", {"labels": "x", "max-size": "1m"}, False), "log-opts labels=x"),
+        (
+            EngineFacts("json-file", {"labels": "x", "max-size": "1m"}, False),
+            "daemon log-opts labels=x, max-size=1m differ from what projects set",
+        ),
     ):
         env.engines[LOCAL].log_facts = facts
         env.out.truncate(0)
@@ -489,3 +506,74 @@ def test_a_stack_left_by_a_failed_up_shows_failed(env: Env) -> None:
     env.engines[LOCAL].containers["shop"] = healthy("shop", ["db"])
     assert env.main("status", "shop") == 1
     assert "last update failed" in env.out.getvalue()
+
+
+def test_an_unwritable_stacks_folder_is_one_line_and_exit_2(
+    env: Env, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied", str(env.stacks_dir / ".fleet.lock"))
+
+    monkeypatch.setattr("automation.stackfiles.os.open", refuse)
+    assert env.main("create", "shop") == 2
+    err = capsys.readouterr().err
+    assert err == f"error: [Errno 13] Permission denied: '{env.stacks_dir / '.fleet.lock'}'\n"
+    assert env.calls == []
+
+
+def test_create_recheck_refuses_a_host_filled_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = Env(tmp_path, [EngineSpec("local", LOCAL, 2)], monkeypatch)
+    env.write_stack("old", portSlot=0)
+
+    def intruder(ports: object) -> set[int]:
+        env.write_stack("hand", portSlot=7)
+        return set()
+
+    env.engines[LOCAL].ports_in_use = intruder
+    assert env.main("create", "shop") == 2
+    assert "host local would hold more than its capacity 2" in capsys.readouterr().err
+    assert "Pulumi.shop.yaml" not in env.stack_files()
+
+
+def test_the_fake_engine_keeps_the_real_engine_signatures() -> None:
+    import inspect
+
+    from fleet_env import FakeEngine
+
+    from automation.context import EngineLike
+    from automation.engine import Engine
+
+    methods = [
+        m for m in vars(EngineLike) if not m.startswith("_") and callable(getattr(EngineLike, m))
+    ]
+    assert "project_containers" in methods and "facts" in methods
+    for name in methods:
+        real = inspect.signature(getattr(Engine, name))
+        assert inspect.signature(getattr(FakeEngine, name)) == real, name
+        assert inspect.signature(getattr(EngineLike, name)) == real, name
+
+
+def test_one_stack_whose_history_fails_does_not_hide_the_others(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulumi.automation import CommandError
+    from pulumi.automation._cmd import CommandResult
+
+    env.write_stack("good", portSlot=0)
+    env.write_stack("bad", portSlot=1)
+    env.deployed("good", "bad")
+    history = env.backend._history
+
+    def broken(name: str, **kwargs: object) -> list:
+        if name == "bad":
+            raise CommandError(CommandResult("", "error: checkpoint is corrupt", 255))
+        return history(name, **kwargs)
+
+    monkeypatch.setattr(env.backend, "_history", broken)
+    assert env.main("status", "--json") == 1
+    projects = {p["ref"]: p for p in json.loads(env.out.getvalue())["projects"]}
+    assert projects["good"]["status"] == "ACTIVE"
+    assert projects["bad"]["status"] == "PROVISIONING"
+    assert any("checkpoint is corrupt" in p for p in projects["bad"]["problems"])
