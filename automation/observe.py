@@ -39,13 +39,15 @@ from automation.status import (
     last_deploy,
 )
 from automation.views import FleetView, HostView, Observed
+from components.provider_shapes import json_file_log_opts
 from components.releases import ALL_SERVICE_NAMES
+from components.settings import Settings
 
 #: Statuses that count as fine for the exit code of ``status``.
 HEALTHY = (Status.ACTIVE, Status.PAUSED)
-#: Log options the program sets on every container (components/supabase_project.py).
+#: The log driver and options a project container gets with default settings.
 PROJECT_LOG_DRIVER = "json-file"
-PROJECT_LOG_OPTS = ("max-size", "max-file")
+PROJECT_LOG_OPTS = json_file_log_opts(Settings.log_max_size, Settings.log_max_files)
 #: How ``credentials`` labels each output, in the order ``supabase status`` prints them.
 CREDENTIALS = (
     ("API URL", "apiUrl"),
@@ -63,19 +65,28 @@ EngineAnswer = tuple[dict[str, list[ContainerState]] | None, str]
 
 
 def log_notes(facts: EngineFacts) -> list[str]:
-    """What the daemon's log defaults do to project containers, when they differ."""
+    """What of the daemon's log defaults differs from what projects set.
+
+    Projects name the json-file driver and every one of its options
+    (``components.provider_shapes``), so no daemon default reaches their containers; the
+    note says so, since other containers on that host do get the daemon's defaults.
+    """
     if facts.log_driver != PROJECT_LOG_DRIVER:
         return [
             f"daemon default log driver is {facts.log_driver!r}; projects set "
-            f"{PROJECT_LOG_DRIVER} with {', '.join(PROJECT_LOG_OPTS)} themselves"
+            f"{PROJECT_LOG_DRIVER} with every option named, so this does not reach them"
         ]
-    extra = {k: v for k, v in sorted(facts.log_opts.items()) if k not in PROJECT_LOG_OPTS}
-    if not extra:
+    differ = {
+        key: value
+        for key, value in sorted(facts.log_opts.items())
+        if PROJECT_LOG_OPTS.get(key) != value
+    }
+    if not differ:
         return []
-    shown = ", ".join(f"{k}={v}" for k, v in extra.items())
+    shown = ", ".join(f"{key}={value}" for key, value in differ.items())
     return [
-        f"daemon log-opts {shown} are merged into every project container and read back "
-        "as a change on each up; drop them from the daemon's daemon.json"
+        f"daemon log-opts {shown} differ from what projects set; projects name every "
+        "json-file option, so these do not reach their containers"
     ]
 
 

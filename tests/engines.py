@@ -127,6 +127,8 @@ class PrivateDockerd:
     """More dockerd flags, e.g. daemon log-opts."""
     process: subprocess.Popen | None = None
     client: docker.DockerClient | None = None
+    #: More dockerd flags, e.g. daemon-wide ``--log-opt`` defaults a test depends on.
+    extra_args: tuple[str, ...] = ()
 
     @property
     def socket(self) -> Path:

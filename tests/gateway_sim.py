@@ -49,6 +49,11 @@ def _basic(authorization: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def _load(content: str) -> Any:
+    """YAML as the gateways read it (libyaml's loader when present: the same result, faster)."""
+    return yaml.load(content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _lua() -> Any:
     return luajit21.LuaRuntime(unpack_returned_tuples=True)
 
@@ -79,11 +84,11 @@ end
 
 class EnvoySim:
     def __init__(self, files: dict[str, str]) -> None:
-        self.bootstrap = yaml.safe_load(files["/etc/envoy/envoy.yaml"])
-        lds = yaml.safe_load(
+        self.bootstrap = _load(files["/etc/envoy/envoy.yaml"])
+        lds = _load(
             files[self.bootstrap["dynamic_resources"]["lds_config"]["path_config_source"]["path"]]
         )
-        cds = yaml.safe_load(
+        cds = _load(
             files[self.bootstrap["dynamic_resources"]["cds_config"]["path_config_source"]["path"]]
         )
         (listener,) = lds["resources"]
@@ -227,7 +232,7 @@ end
 class KongSim:
     def __init__(self, files: dict[str, str]) -> None:
         (content,) = files.values()
-        self.config = yaml.safe_load(content)
+        self.config = _load(content)
         self.keys: dict[str, str] = {}
         self.groups: dict[str, set[str]] = {}
         self.basic: dict[str, tuple[str, str]] = {}

@@ -450,9 +450,13 @@ def test_up_refuses_a_docker_socket_missing_on_the_engine(env: Env) -> None:
 def test_daemon_log_defaults_are_reported_when_they_differ(env: Env) -> None:
     env.write_stack("shop", portSlot=0)
     for facts, expected in (
-        (EngineFacts("json-file", {"max-size": "5m", "max-file": "2"}, False), None),
+        (EngineFacts("json-file", {}, False), None),
+        (EngineFacts("json-file", {"max-size": "10m", "max-file": "3"}, False), None),
         (EngineFacts("local", {}, False), "daemon default log driver is 'local'"),
-        (EngineFacts("json-file", {"labels": "x", "max-size": "1m"}, False), "log-opts labels=x"),
+        (
+            EngineFacts("json-file", {"labels": "x", "max-size": "1m"}, False),
+            "daemon log-opts labels=x, max-size=1m differ from what projects set",
+        ),
     ):
         env.engines[LOCAL].log_facts = facts
         env.out.truncate(0)

@@ -102,7 +102,8 @@ def _htpasswd_sha(username: str, password: str) -> str:
     return f"{username}:{{SHA}}{base64.b64encode(digest).decode()}"
 
 
-def _any_principal() -> list[dict[str, Any]]:
+def _any() -> list[dict[str, Any]]:
+    """A fresh `any: true` matcher list (shared objects would become YAML anchors)."""
     return [{"any": True}]
 
 
@@ -117,9 +118,7 @@ def _rbac(route: Route, keys: GatewayKeys) -> dict[str, Any]:
         ]
         rules = {
             "action": "ALLOW",
-            "policies": {
-                str(route.access): {"permissions": _any_principal(), "principals": principals}
-            },
+            "policies": {str(route.access): {"permissions": _any(), "principals": principals}},
         }
     else:
         rules = {"action": "ALLOW", "policies": {"open": _all_policy()}}
@@ -127,7 +126,7 @@ def _rbac(route: Route, keys: GatewayKeys) -> dict[str, Any]:
 
 
 def _all_policy() -> dict[str, Any]:
-    return {"permissions": _any_principal(), "principals": _any_principal()}
+    return {"permissions": _any(), "principals": _any()}
 
 
 def _cors_policy(origins: list[dict[str, Any]]) -> dict[str, Any]:
@@ -339,15 +338,13 @@ def _dump(document: dict[str, Any]) -> str:
 
 
 def render_envoy_config(
-    routes: GatewayKeys, *, enabled_services: Collection[str], trusted_hops: int = 0
+    keys: GatewayKeys, *, enabled_services: Collection[str], trusted_hops: int = 0
 ) -> dict[str, str]:
     """Container path -> file content of the project's Envoy config.
 
-    ``routes`` carries the keys and per-project values (the agreed name of the argument).
     ``trusted_hops`` is 1 behind the edge proxy: Envoy then keeps the proxy's
     X-Forwarded-Proto (https) instead of setting it from its own plain-HTTP listener.
     """
-    keys = routes
     table = routes_for(keys, enabled_services)
     return {
         BOOTSTRAP_PATH: _dump(_bootstrap(keys.project_ref)),

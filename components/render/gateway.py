@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from components.naming import REF_PATTERN
 from components.render.kong import REALTIME_HOST
 
 #: Both gateways listen here inside the container.
@@ -216,6 +217,17 @@ _UNSAFE = re.compile(r"[\s'\"\\]")
 _URL_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)*$")
 
 
+_KEY_FIELDS = (
+    "anon_key",
+    "service_role_key",
+    "publishable_key",
+    "secret_key",
+    "anon_key_asymmetric",
+    "service_role_key_asymmetric",
+)
+_OPTIONAL_FIELDS = ("jwt_issuer", "public_url")
+
+
 @dataclass(frozen=True)
 class GatewayKeys:
     """The secrets and per-project values the gateway config is rendered with."""
@@ -235,17 +247,22 @@ class GatewayKeys:
     public_url: str = ""
 
     def __post_init__(self) -> None:
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if field.default == "" and value == "":
-                continue
-            if not value or _UNSAFE.search(value):
+        # Keys and URLs are written into Lua and Kong template strings: nothing in them may
+        # end a quoted string. The password is only hashed (Envoy) or YAML-quoted (Kong), so
+        # any password works; the user name ends at the first ':' of HTTP basic auth.
+        for name in (*_KEY_FIELDS, "jwt_issuer", "public_url", "dashboard_username"):
+            value = getattr(self, name)
+            if _UNSAFE.search(value) or (not value and name not in _OPTIONAL_FIELDS):
                 raise ValueError(
-                    f"gateway setting {field.name} must be non-empty, without spaces, "
-                    "quotes or backslashes"
+                    f"gateway setting {name} must be non-empty, without spaces, quotes or "
+                    "backslashes"
                 )
-        if self.dashboard_username and ":" in self.dashboard_username:
+        if ":" in self.dashboard_username:
             raise ValueError("dashboard_username must not contain ':' (HTTP basic auth)")
+        if not self.dashboard_password or "\n" in self.dashboard_password:
+            raise ValueError("gateway setting dashboard_password must be one non-empty line")
+        if not REF_PATTERN.match(self.project_ref):
+            raise ValueError(f"gateway setting project_ref {self.project_ref!r} is not a ref")
 
     def role_keys(self, role: str) -> tuple[str, ...]:
         """Every key a client may present for ``role`` ("anon" or "service_role")."""

@@ -188,9 +188,9 @@ def _plugins(route: Route, keys: GatewayKeys) -> list[_Plugin]:
 def _kong_route(route: Route, priority: int) -> dict[str, Any]:
     """An expressions-router route: the table's order becomes Kong's priority.
 
-    Kong ranks plain ``paths`` routes by length (and above any expression route), which
-    would let the ``/rest/v1/`` prefix hide PostgREST's exact OpenAPI root; explicit
-    priorities give Kong Envoy's first-match order instead.
+    Kong computes the priority of plain ``paths`` routes itself, so mixing them with an
+    exact-path expression route (upstream's ``/rest/v1/`` rule) leaves the winner to
+    Kong's internals; explicit priorities give Kong Envoy's first-match order instead.
     """
     operator = "==" if route.exact else "^="
     return {
@@ -237,14 +237,8 @@ def _consumers(keys: GatewayKeys) -> list[dict[str, Any]]:
     return consumers
 
 
-def render_kong3_config(
-    routes: GatewayKeys, *, enabled_services: Collection[str]
-) -> dict[str, str]:
-    """Container path -> content: Kong 3.9's kong.yml with only the enabled services' routes.
-
-    ``routes`` carries the keys and per-project values (the agreed name of the argument).
-    """
-    keys = routes
+def render_kong3_config(keys: GatewayKeys, *, enabled_services: Collection[str]) -> dict[str, str]:
+    """Container path -> content: Kong 3.9's kong.yml with only the enabled services' routes."""
     table = routes_for(keys, enabled_services)
     config = {
         "_format_version": "3.0",
