@@ -54,6 +54,11 @@ def _load(content: str) -> Any:
     return yaml.load(content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
+def _merge_slashes(path: str) -> str:
+    bare, mark, query = path.partition("?")
+    return re.sub("/{2,}", "/", bare) + mark + query
+
+
 def _lua() -> Any:
     return luajit21.LuaRuntime(unpack_returned_tuples=True)
 
@@ -115,6 +120,8 @@ class EnvoySim:
 
     def handle(self, path: str, headers: dict[str, str] | None = None) -> Outcome:
         headers = {k.lower(): v for k, v in (headers or {}).items()}
+        if self.hcm.get("merge_slashes"):
+            path = _merge_slashes(path)
         full_path = path
         route = self._match(urlsplit(path).path)
         if route is None:
@@ -257,7 +264,7 @@ class KongSim:
 
     def handle(self, path: str, headers: dict[str, str] | None = None) -> Outcome:
         headers = {k.lower(): v for k, v in (headers or {}).items()}
-        split = urlsplit(path)
+        split = urlsplit(_merge_slashes(path))  # nginx's merge_slashes is on by default
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         found = self._match(split.path)
         if found is None:
