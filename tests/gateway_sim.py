@@ -203,7 +203,11 @@ class EnvoySim:
         for header in route.get("request_headers_to_remove", []):
             headers.pop(header.lower(), None)
         for entry in route.get("request_headers_to_add", []):
-            headers.setdefault(entry["header"]["key"].lower(), entry["header"]["value"])
+            key, value = entry["header"]["key"].lower(), entry["header"]["value"]
+            if entry.get("append_action") == "OVERWRITE_IF_EXISTS_OR_ADD":
+                headers[key] = value
+            else:
+                headers.setdefault(key, value)
         headers["host"] = action.get("host_rewrite_literal", headers.get("host", "gateway"))
         return Outcome(200, name, host, port, path + ("?" + query if query else ""), headers)
 

@@ -186,10 +186,17 @@ def _route(route: Route, keys: GatewayKeys) -> dict[str, Any]:
             # Realtime reads its tenant from the Host header's first label.
             action["host_rewrite_literal"] = route.host
         entry["route"] = action
-        headers = [("X-Forwarded-Prefix", route.prefix_header), *route.add_headers]
+        # The gateway alone says which prefix it stripped (Storage builds URLs from it).
+        prefix = {
+            "header": {"key": "X-Forwarded-Prefix", "value": route.prefix_header},
+            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+        }
         entry["request_headers_to_add"] = [
-            {"header": {"key": key, "value": value}, "append_action": "ADD_IF_ABSENT"}
-            for key, value in headers
+            prefix,
+            *(
+                {"header": {"key": key, "value": value}, "append_action": "ADD_IF_ABSENT"}
+                for key, value in route.add_headers
+            ),
         ]
         if route.access is Access.DASHBOARD:
             # The dashboard password stops at the gateway.
