@@ -2,8 +2,14 @@
 
 import pulumi
 
+from components.sdk_versions import SdkTooOld, require_sdks
 from components.settings import SettingsError, load_settings, runtime_config
 from components.supabase_project import SupabaseProject, SupabaseProjectArgs
+
+try:
+    require_sdks()
+except SdkTooOld as error:
+    raise pulumi.RunError(str(error)) from None
 
 # The whole config, not key by key: a misspelt or unknown key must fail too.
 values, other_keys, secret_keys = runtime_config()
