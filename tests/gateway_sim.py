@@ -54,6 +54,11 @@ def _load(content: str) -> Any:
     return yaml.load(content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
+def _merge_slashes(path: str) -> str:
+    bare, mark, query = path.partition("?")
+    return re.sub("/{2,}", "/", bare) + mark + query
+
+
 def _lua() -> Any:
     return luajit21.LuaRuntime(unpack_returned_tuples=True)
 
@@ -115,6 +120,8 @@ class EnvoySim:
 
     def handle(self, path: str, headers: dict[str, str] | None = None) -> Outcome:
         headers = {k.lower(): v for k, v in (headers or {}).items()}
+        if self.hcm.get("merge_slashes"):
+            path = _merge_slashes(path)
         full_path = path
         route = self._match(urlsplit(path).path)
         if route is None:
@@ -196,7 +203,11 @@ class EnvoySim:
         for header in route.get("request_headers_to_remove", []):
             headers.pop(header.lower(), None)
         for entry in route.get("request_headers_to_add", []):
-            headers.setdefault(entry["header"]["key"].lower(), entry["header"]["value"])
+            key, value = entry["header"]["key"].lower(), entry["header"]["value"]
+            if entry.get("append_action") == "OVERWRITE_IF_EXISTS_OR_ADD":
+                headers[key] = value
+            else:
+                headers.setdefault(key, value)
         headers["host"] = action.get("host_rewrite_literal", headers.get("host", "gateway"))
         return Outcome(200, name, host, port, path + ("?" + query if query else ""), headers)
 
@@ -257,7 +268,7 @@ class KongSim:
 
     def handle(self, path: str, headers: dict[str, str] | None = None) -> Outcome:
         headers = {k.lower(): v for k, v in (headers or {}).items()}
-        split = urlsplit(path)
+        split = urlsplit(_merge_slashes(path))  # nginx's merge_slashes is on by default
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         found = self._match(split.path)
         if found is None:

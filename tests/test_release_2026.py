@@ -7,12 +7,13 @@ import base64
 import hashlib
 import json
 from typing import Any
+from unittest import mock
 
 import jwt
 import pulumi
 import pytest
 import yaml
-from pulumi_harness import FIXED_ISSUED_AT, Run, env_of, is_secret, mock_image_id, reveal, run
+from pulumi_harness import Run, env_of, is_secret, mock_image_id, reveal, run
 
 from components.render.envoy import render_envoy_config
 from components.render.functions import render_default_functions_2026
@@ -35,6 +36,8 @@ PINNED = {
     "functions": "supabase/edge-runtime:v1.76.2",
     "studio": "supabase/studio:2026.09.07-sha-7996410",
 }
+#: The clock the projects are built at: the API keys' issue stamp is created from it.
+ISSUED_AT = 1_700_000_000
 GATEWAY_IMAGES = {"envoy": "envoyproxy/envoy:v1.39.1", "kong": "kong/kong:3.9.3"}
 LOGS_IMAGES = {"analytics": "supabase/logflare:1.42.0", "vector": "timberio/vector:0.53.0-alpine"}
 #: Start order of upstream's compose (logs off): who waits for whom.
@@ -93,7 +96,9 @@ def build(config: dict[str, Any] | None = None, *, stack: str = "shop") -> Run:
         pulumi.export("poolerUrl", project.pooler_url)
         pulumi.export("poolerTransactionUrl", project.pooler_transaction_url)
 
-    return run(program, stack=stack)
+    # On a real engine the stamp is created once and kept in state; pin it here likewise.
+    with mock.patch("components.secrets.time.time", return_value=ISSUED_AT):
+        return run(program, stack=stack)
 
 
 @pytest.fixture(scope="module")
@@ -357,8 +362,8 @@ def test_asymmetric_keys_verify_with_the_published_jwks(project: Run, role: str)
     assert jwt.get_unverified_header(key)["kid"] == ec_key["kid"]
     claims = jwt.decode(key, jwt.PyJWK(ec_key).key, algorithms=["ES256"])
     assert claims["role"] == role
-    assert claims["iat"] == FIXED_ISSUED_AT
-    assert claims["exp"] == FIXED_ISSUED_AT + 3650 * 86400
+    assert claims["iat"] == ISSUED_AT
+    assert claims["exp"] == ISSUED_AT + 3650 * 86400
     secret = base64.urlsafe_b64decode(oct_key["k"] + "=" * (-len(oct_key["k"]) % 4)).decode()
     assert secret == project.outputs["jwtSecret"]
     signing = json.loads(project.outputs["jwtKeys"])

@@ -253,6 +253,13 @@ def test_storage_without_a_key_is_left_to_storage(gateway: Any) -> None:
     assert "authorization" not in outcome.headers  # no empty header for S3 signatures
 
 
+def test_envoy_owns_the_forwarded_prefix() -> None:
+    envoy = GATEWAYS["envoy"](KEYS, ALL)
+    outcome = envoy.handle("/storage/v1/object/x", {"X-Forwarded-Prefix": "/evil"})
+    storage = next(r for r in ROUTES if r.service == "storage")
+    assert outcome.headers["x-forwarded-prefix"] == storage.prefix_header
+
+
 def test_storage_passes_s3_signatures_through(gateway: Any) -> None:
     signature = "AWS4-HMAC-SHA256 Credential=abc/20260101/local/s3/aws4_request"
     outcome = gateway.handle("/storage/v1/s3/bucket/key", {"Authorization": signature})

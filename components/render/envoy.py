@@ -64,6 +64,14 @@ LUA_FILTER = "envoy.filters.http.lua"
 RBAC_FILTER = "envoy.filters.http.rbac"
 ROUTER_FILTER = "envoy.filters.http.router"
 
+#: nginx's "combined" access-log line in Envoy's command operators: the logs pipeline
+#: (vector's ``parse_nginx_log``) reads Envoy's access log exactly as it reads Kong's.
+ACCESS_LOG_FORMAT = (
+    "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% - - [%START_TIME(%d/%b/%Y:%H:%M:%S %z)%] "
+    '"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% '
+    '%BYTES_SENT% "%REQ(REFERER)%" "%REQ(USER-AGENT)%"\n'
+)
+
 _LUA_SOURCE = Path(__file__).with_name("envoy_filter.lua")
 _YAML_WIDTH = 1 << 16
 _LOCAL_ORIGIN = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?"
@@ -178,10 +186,17 @@ def _route(route: Route, keys: GatewayKeys) -> dict[str, Any]:
             # Realtime reads its tenant from the Host header's first label.
             action["host_rewrite_literal"] = route.host
         entry["route"] = action
-        headers = [("X-Forwarded-Prefix", route.prefix_header), *route.add_headers]
+        # The gateway alone says which prefix it stripped (Storage builds URLs from it).
+        prefix = {
+            "header": {"key": "X-Forwarded-Prefix", "value": route.prefix_header},
+            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+        }
         entry["request_headers_to_add"] = [
-            {"header": {"key": key, "value": value}, "append_action": "ADD_IF_ABSENT"}
-            for key, value in headers
+            prefix,
+            *(
+                {"header": {"key": key, "value": value}, "append_action": "ADD_IF_ABSENT"}
+                for key, value in route.add_headers
+            ),
         ]
         if route.access is Access.DASHBOARD:
             # The dashboard password stops at the gateway.
@@ -229,7 +244,13 @@ def _listener(
         "common_http_protocol_options": {"headers_with_underscores_action": "REJECT_REQUEST"},
         "upgrade_configs": [{"upgrade_type": "websocket"}],
         "access_log": [
-            {"name": "envoy.access_loggers.stdout", "typed_config": {"@type": STDOUT_LOG_TYPE}}
+            {
+                "name": "envoy.access_loggers.stdout",
+                "typed_config": {
+                    "@type": STDOUT_LOG_TYPE,
+                    "log_format": {"text_format_source": {"inline_string": ACCESS_LOG_FORMAT}},
+                },
+            }
         ],
         "route_config": {
             "name": "supabase_route",

@@ -24,7 +24,6 @@ from components.services.base import (
     ProjectContext,
     Upload,
     VolumeMount,
-    flag,
 )
 from components.services.functions import FUNCTIONS_PATH
 from components.services.realtime import TENANT
@@ -251,7 +250,6 @@ def studio(ctx: ProjectContext) -> Delta:
             "LOGFLARE_URL": "http://analytics:4000" if logs else None,
             "LOGFLARE_PRIVATE_ACCESS_TOKEN": new.logflare_private_token if logs else None,
             "ENABLED_FEATURES_LOGS_ALL": "true" if logs else None,
-            "NEXT_PUBLIC_ENABLE_LOGS": flag(logs),
         },
         fields={
             "healthcheck": Healthcheck(
