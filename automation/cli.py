@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from automation.backups import cli as backups_cli
 from automation.engine import Engine, EngineUnreachable
 from automation.errors import FleetError
 from automation.fleet import Fleet
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("service", choices=ALL_SERVICES)
     logs.add_argument("--tail", type=positive_int, default=200, help="lines of history")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    backups_cli.add_parsers(commands, common, parallel)
     return parser
 
 
@@ -144,6 +146,8 @@ def make_fleet(args: argparse.Namespace) -> Fleet:
 def run_command(fleet: Fleet, args: argparse.Namespace) -> int:
     """Dispatch parsed arguments to the Fleet command."""
     command = args.command
+    if command in backups_cli.COMMANDS:
+        return backups_cli.run(fleet, args)
     if command == "create":
         return fleet.create(
             args.refs,

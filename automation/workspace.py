@@ -63,6 +63,14 @@ class Workspace(Protocol):
         """The stack's latest updates, newest first."""
         ...
 
+    def export_state(self, ref: str) -> dict:
+        """The stack's state (``pulumi stack export``), secrets still encrypted."""
+        ...
+
+    def set_secret(self, ref: str, key: str, value: str) -> None:
+        """``pulumi config set --secret supabase:<key>`` (creates the stack if needed)."""
+        ...
+
 
 def _outputs(values: Mapping[str, auto.OutputValue]) -> dict[str, Output]:
     return {name: Output(value.value, value.secret) for name, value in values.items()}
@@ -144,3 +152,13 @@ class PulumiWorkspace:
         """``pulumi stack history``, newest first."""
         summaries = self._stack(ref).history(page_size=self.HISTORY_PAGE, show_secrets=False)
         return [UpdateRecord(kind=s.kind, result=s.result) for s in summaries]
+
+    def export_state(self, ref: str) -> dict:
+        """``pulumi stack export``: secrets stay ciphertext."""
+        deployment = self._stack(ref).export_stack()
+        return {"version": deployment.version, "deployment": deployment.deployment}
+
+    def set_secret(self, ref: str, key: str, value: str) -> None:
+        """``pulumi config set --secret`` into the stack file."""
+        stack = self._stack(ref, create=True)
+        stack.set_config(f"supabase:{key}", auto.ConfigValue(value=value, secret=True))

@@ -1,0 +1,138 @@
+"""The project side of backups: stack file, Pulumi state and secrets, pause/start, status.
+
+Everything that needs Pulumi goes through the fleet's ``Workspace`` (so tests use a fake
+for Pulumi while the data side runs on a real engine), and the fleet's own stack-file and
+status code, so a restore stops and starts a project exactly as ``pause``/``resume`` do.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from automation import stackfiles
+from automation.engine import Engine, EngineUnreachable
+from automation.errors import FleetError
+from automation.inventory import spec_for_stack
+from automation.stackfiles import StackFile
+from automation.status import Status
+from components.releases import DEFAULT_RELEASE, RELEASES
+from components.services import DEFAULT_IMAGES
+
+if TYPE_CHECKING:
+    from automation.fleet import Fleet
+
+#: Secrets a database restored from a backup needs its stack to agree with: role passwords
+#: travel inside the dump, the JWT secret inside the database settings, and the dashboard
+#: password only matters for Studio, but a clone that keeps the source's is least surprising.
+SECRET_KEYS = ("postgresPassword", "jwtSecret", "dashboardPassword")
+#: Settings a clone never copies from its source: its identity, place and secrets.
+NOT_COPIED = {
+    "ref",
+    "portSlot",
+    "ports",
+    "dockerHost",
+    "dockerSocket",
+    "dockerCertPath",
+    "paused",
+    *SECRET_KEYS,
+}
+ACTIVE_DEADLINE = 600.0
+
+
+class Project:
+    """One project as a backup or restore sees it."""
+
+    def __init__(self, fleet: Fleet, ref: str):
+        self.fleet = fleet
+        self.ref = ref
+
+    @property
+    def stack(self) -> StackFile:
+        return stackfiles.read_stack(self.fleet.config.stacks_dir, self.ref)
+
+    @property
+    def engine(self) -> Engine:
+        return self.fleet.engine(spec_for_stack(self.fleet.inventory, self.stack))  # type: ignore[return-value]
+
+    @property
+    def release(self) -> str:
+        return str(self.stack.get("release") or DEFAULT_RELEASE)
+
+    @property
+    def postgres_major(self) -> int:
+        return RELEASES[self.release].postgres_major
+
+    def offline_db_image(self) -> str:
+        """The db image of a paused project, as its stack file decides it."""
+        images = self.stack.get("images") or {}
+        if isinstance(images, dict) and images.get("db"):
+            return str(images["db"])
+        image = DEFAULT_IMAGES["db"]
+        mirror = self.stack.get("registryMirror")
+        return f"{mirror}/{image}" if mirror else image
+
+    def secrets(self) -> dict[str, str]:
+        """The project's secrets a restored database needs, from the stack outputs."""
+        try:
+            outputs = self.fleet.workspace.outputs(self.ref)
+        except Exception as exc:  # no deployed stack: a backup of the data is still useful
+            raise FleetError(f"cannot read the outputs of stack {self.ref!r}: {exc}") from exc
+        found: dict[str, str] = {}
+        db_url = outputs.get("dbUrl")
+        if db_url is not None and urlparse(str(db_url.value)).password:
+            found["postgresPassword"] = str(urlparse(str(db_url.value)).password)
+        for key in ("jwtSecret", "dashboardPassword"):
+            if key in outputs:
+                found[key] = str(outputs[key].value)
+        return found
+
+    def export_state(self) -> bytes:
+        """The stack's state, secrets still encrypted by its secrets provider."""
+        return json.dumps(self.fleet.workspace.export_state(self.ref), sort_keys=True).encode()
+
+    def set_paused(self, paused: bool, report) -> None:
+        """Pause or start through the stack, as ``pause``/``resume`` do."""
+        stackfiles.set_setting(self.fleet.config.stacks_dir, self.ref, "paused", paused)
+        self.fleet.workspace.up(self.ref, report)
+
+    def wait_active(self, deadline: float = ACTIVE_DEADLINE) -> None:
+        """Until the fleet's status says ACTIVE; FleetError with the problems otherwise."""
+        end = time.monotonic() + deadline
+        while True:
+            status = self.fleet.observe(self.ref)[0].status
+            if status.status == Status.ACTIVE:
+                return
+            if status.status == Status.FAILED or time.monotonic() > end:
+                raise FleetError(
+                    f"project {self.ref} is {status.status.value} after the restore: "
+                    + "; ".join(status.problems)
+                )
+            time.sleep(1.0)
+
+    def db_container(self) -> str | None:
+        """The running db container's name, if any."""
+        try:
+            containers = self.engine.project_containers(self.ref)
+        except EngineUnreachable:
+            raise
+        for container in containers:
+            if container.service == "db" and container.state == "running":
+                return container.name
+        return None
+
+
+def clone_settings(source_stack: dict, ref: str) -> dict[str, object]:
+    """The settings a clone takes from its source's stack file (secrets apart)."""
+    config = source_stack.get("config") or {}
+    settings = {}
+    for key, value in config.items():
+        namespace, _, name = key.partition(":")
+        if namespace != stackfiles.NAMESPACE or name in NOT_COPIED:
+            continue
+        if isinstance(value, dict) and "secure" in value:
+            continue  # encrypted with the source's key; the clone cannot read it
+        settings[name] = value
+    return settings
