@@ -80,13 +80,18 @@ class _ChunkReader(io.RawIOBase):
         self._chunks: Iterator[bytes] = iter(chunks)
         self._pending = memoryview(b"")
         self.size = 0
+        self.error: BaseException | None = None
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         while not self._pending:
-            chunk = next(self._chunks, None)
+            try:
+                chunk = next(self._chunks, None)
+            except BaseException as exc:
+                self.error = exc
+                raise
             if chunk is None:
                 return 0
             self._pending = memoryview(chunk)
@@ -104,6 +109,7 @@ class HashingWriter(io.RawIOBase):
         self._sink = sink
         self._hash = hashlib.sha256()
         self.count = 0
+        self.error: BaseException | None = None
 
     def writable(self) -> bool:
         return True
@@ -112,7 +118,11 @@ class HashingWriter(io.RawIOBase):
         data = bytes(data)
         self._hash.update(data)
         self.count += len(data)
-        self._sink(data)
+        try:
+            self._sink(data)
+        except BaseException as exc:
+            self.error = exc
+            raise
         return len(data)
 
     @property
@@ -127,7 +137,12 @@ def seal(chunks: Iterable[bytes], sink: Callable[[bytes], object], key: x25519.I
         io.BufferedReader(source, CHUNK)
     )
     out = HashingWriter(sink)
-    pyrage.encrypt_io(io.BufferedReader(compressed, CHUNK), out, [key.to_public()])
+    try:
+        pyrage.encrypt_io(io.BufferedReader(compressed, CHUNK), out, [key.to_public()])
+    except pyrage.EncryptError as exc:
+        # pyrage wraps what the source or sink raised; the caller needs the original
+        # (the engine went away, the disk is full...).
+        raise (source.error or out.error or exc) from exc
     return Sealed(size=source.size, stored=out.count, sha256=out.sha256)
 
 
@@ -145,11 +160,14 @@ def unseal(
     age authenticates every 64 KiB chunk, so nothing forged reaches ``sink`` past that chunk.
     """
     hashed = _HashingReader(stored)
-    decompressor = zstandard.ZstdDecompressor().stream_writer(_Sink(sink), closefd=False)
+    out = _Sink(sink)
+    decompressor = zstandard.ZstdDecompressor().stream_writer(out, closefd=False)
     try:
         pyrage.decrypt_io(hashed, decompressor, [key])
         decompressor.flush()
-    except pyrage.DecryptError as exc:
+    except (pyrage.DecryptError, OSError) as exc:  # pyrage reports bad chunks as OSError
+        if out.error is not None:  # the receiving side failed, not the archive
+            raise out.error from exc
         raise ArchiveError(
             f"{what}: cannot decrypt ({exc}); wrong backup key, or the file is truncated or "
             f"was changed"
@@ -169,12 +187,17 @@ def unseal_bytes(stored: BinaryIO, key: x25519.Identity, *, what: str) -> bytes:
 class _Sink(io.RawIOBase):
     def __init__(self, sink: Callable[[bytes], object]):
         self._sink = sink
+        self.error: BaseException | None = None
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:  # type: ignore[override]
-        self._sink(bytes(data))
+        try:
+            self._sink(bytes(data))
+        except BaseException as exc:
+            self.error = exc
+            raise
         return len(data)
 
 
