@@ -10,6 +10,10 @@ if [ "$(id -u)" = 0 ]; then
   # A real PostgreSQL runs the rendered init SQL in the tests.
   command -v pg_ctlcluster >/dev/null ||
     { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql; }
+  # The backup tests build a PostgreSQL 15 image from a Debian root filesystem (cached
+  # under /var/cache/supabase-tests), since no image can be pulled.
+  command -v debootstrap >/dev/null ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends debootstrap; }
 else
   echo "not root: tests that need dockerd or a PostgreSQL install will be skipped" >&2
 fi
