@@ -21,7 +21,7 @@ from automation.backups.backup import _size, summary, take_backup
 from automation.backups.catalog import find, load_manifest, verification
 from automation.backups.manifest import parse_id
 from automation.backups.project import Project
-from automation.backups.restore import clone, restore
+from automation.backups.restore import clone, preflight, restore
 from automation.backups.targets import TARGET_ENV, TargetError, target_from
 from automation.backups.verify import drill
 from automation.errors import FleetError
@@ -225,10 +225,11 @@ def cmd_restore(fleet: Fleet, args: argparse.Namespace) -> int:
             return clone(fleet, ref, target, manifest, key, report, host=args.host)
     else:
         project = Project(fleet, args.ref)
+        preflight(target, manifest, project)  # bad input: exit 2, nothing touched
         confirm = (lambda _: True) if args.yes else fleet._confirm
 
         def operation(ref: str, report) -> str:
-            return restore(project, target, manifest, key, report, confirm)
+            return restore(project, target, manifest, key, report, confirm, checked=True)
 
     outcomes = run_many([args.ref], operation, parallel=1, out=fleet.out, live=fleet._live)
     return exit_code(outcomes)

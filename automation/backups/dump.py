@@ -96,6 +96,9 @@ class Exec:
         )["Id"]
         self._sock = self._api.exec_start(self._id, socket=True)
         self._raw: socket.socket = getattr(self._sock, "_sock", self._sock)
+        # A dump or a load may be quiet for long (locks, big indexes): no read timeout. A
+        # lost engine still ends the stream (EOF or a reset), which fails the command.
+        self._raw.settimeout(None)
         self._stdout = bytearray()
         self.stderr = bytearray()
         self._eof = False
@@ -116,7 +119,12 @@ class Exec:
     def _read(self, count: int) -> bytes:
         data = bytearray()
         while len(data) < count:
-            chunk = self._raw.recv(count - len(data))
+            try:
+                chunk = self._raw.recv(count - len(data))
+            except OSError as exc:
+                raise DumpError(
+                    f"connection to the engine lost during {self.cmd[0]}: {exc}"
+                ) from exc
             if not chunk:
                 break
             data.extend(chunk)

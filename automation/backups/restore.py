@@ -176,9 +176,12 @@ def restore(
     key: x25519.Identity,
     report: Report,
     confirm: Callable[[str], bool],
+    *,
+    checked: bool = False,
 ) -> str:
-    """Put ``project`` back as it was at ``manifest``."""
-    preflight(target, manifest, project)
+    """Put ``project`` back as it was at ``manifest`` (``checked``: preflight already ran)."""
+    if not checked:
+        preflight(target, manifest, project)
     if not confirm(f"Replace the database and volumes of {project.ref} with {manifest.id}? [y/N] "):
         raise FleetError("nothing restored (confirm, or pass --yes)")
     report("stopping the project")
