@@ -20,8 +20,8 @@ import yaml
 from engines import IMAGE as BUSYBOX
 from engines import KINDS, SECOND_NS, wait_until
 
+from automation.context import FleetContext
 from automation.engine import Engine, EngineSpec
-from automation.fleet import Fleet
 from automation.settings import FleetConfig
 from automation.status import UpdateRecord, enabled_services
 from automation.workspace import Output
@@ -75,7 +75,9 @@ class EngineWorkspace:
     def list_stacks(self) -> list[str]:
         return list(self._history)
 
-    def up(self, ref: str, on_output) -> dict[str, Output]:
+    backend_url = "file:///fake"
+
+    def up(self, ref: str, on_output, replace=()) -> dict[str, Output]:
         config = self._config(ref)
         paused = bool(config.get("paused"))
         self.ups.append((ref, paused))
@@ -163,6 +165,9 @@ class EngineWorkspace:
             "apiUrl": Output(f"http://localhost/{ref}", False),
         }
 
+    def containers(self, ref: str) -> dict[str, str]:
+        return {}  # no state: nothing to replace
+
     def history(self, ref: str) -> list[UpdateRecord]:
         return list(self._history.get(ref, []))
 
@@ -185,7 +190,9 @@ class EngineWorkspace:
         raise AssertionError("unexpected remove_stack")
 
 
-def make_fleet(tmp: Path, engine_url: str, workspace_factory, out) -> tuple[Fleet, EngineWorkspace]:
+def make_fleet(
+    tmp: Path, engine_url: str, workspace_factory, out
+) -> tuple[FleetContext, EngineWorkspace]:
     """A Fleet whose home, stacks and inventory live in ``tmp``; confirmation says yes."""
     (tmp / "project").mkdir()
     (tmp / "project" / "Pulumi.yaml").write_text("name: supabase\nruntime: python\n")
@@ -197,7 +204,7 @@ def make_fleet(tmp: Path, engine_url: str, workspace_factory, out) -> tuple[Flee
         inventory_path=tmp / "hosts.yaml",
     )
     workspace = workspace_factory(config.stacks_dir)
-    fleet = Fleet(
+    fleet = FleetContext(
         config,
         workspace,
         Engine,
@@ -209,7 +216,7 @@ def make_fleet(tmp: Path, engine_url: str, workspace_factory, out) -> tuple[Flee
     return fleet, workspace
 
 
-def write_stack(fleet: Fleet, ref: str, slot: int, engine_url: str, db_image: str) -> None:
+def write_stack(fleet: FleetContext, ref: str, slot: int, engine_url: str, db_image: str) -> None:
     """A stack file as ``create`` writes it, running the stand-in db image."""
     fleet.config.stacks_dir.mkdir(parents=True, exist_ok=True)
     settings = {

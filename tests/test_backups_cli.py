@@ -10,7 +10,7 @@ import pytest
 from automation import cli
 from automation.backups import archive, targets
 from automation.backups.manifest import MANIFEST, Manifest, Part
-from automation.fleet import Fleet
+from automation.context import FleetContext
 from automation.settings import FleetConfig
 
 IDS = ("shop-20260101T030000Z", "shop-20260102T030000Z", "shop-20260103T030000Z")
@@ -42,18 +42,24 @@ def home(tmp_path: Path) -> Path:
     return home
 
 
+def stacks_dir(home: Path) -> Path:
+    project = home.parent / "project"
+    project.mkdir(exist_ok=True)
+    (project / "Pulumi.yaml").write_text("name: supabase\n")
+    return FleetConfig.resolve(home=str(home), project_dir=str(project), environ={}).stacks_dir
+
+
 def run(home: Path, *argv: str) -> tuple[int, str]:
     out = io.StringIO()
 
-    def factory(args) -> Fleet:
+    def factory(args) -> FleetContext:
+        stacks_dir(home)
         project = home.parent / "project"
-        (project / "stacks").mkdir(parents=True, exist_ok=True)
-        (project / "Pulumi.yaml").write_text("name: supabase\n")
         config = FleetConfig.resolve(home=str(home), project_dir=str(project), environ={})
-        return Fleet(config, workspace=None, engine_factory=None, inventory=[], out=out,
+        return FleetContext(config, workspace=None, engine_factory=None, inventory=[], out=out,
                      live=False)  # fmt: skip
 
-    return cli.main([*argv, "--home", str(home)], fleet_factory=factory), out.getvalue()
+    return cli.main([*argv, "--home", str(home)], context_factory=factory), out.getvalue()
 
 
 def test_backups_lists_every_backup_with_its_state(home: Path):
@@ -115,8 +121,8 @@ def test_tampered_manifest_is_refused(home: Path, capsys):
 
 
 def test_restore_across_postgres_majors_is_refused_before_anything(home: Path, capsys):
-    stacks = home.parent / "project" / "stacks"
-    stacks.mkdir(parents=True)
+    stacks = stacks_dir(home)
+    stacks.mkdir(parents=True, exist_ok=True)
     (stacks / "Pulumi.shop.yaml").write_text("config:\n  supabase:release: '2026-09'\n")
     assert run(home, "restore", "shop", "--from", IDS[0], "--yes")[0] == 2
     err = capsys.readouterr().err
@@ -124,8 +130,8 @@ def test_restore_across_postgres_majors_is_refused_before_anything(home: Path, c
 
 
 def test_tampered_part_is_refused_before_anything(home: Path, capsys):
-    stacks = home.parent / "project" / "stacks"
-    stacks.mkdir(parents=True)
+    stacks = stacks_dir(home)
+    stacks.mkdir(parents=True, exist_ok=True)
     (stacks / "Pulumi.shop.yaml").write_text("config:\n  supabase:portSlot: 0\n")
     path = home / "backups" / "shop" / IDS[0] / "globals.sql.zst.age"
     path.write_bytes(path.read_bytes()[:-3])

@@ -258,7 +258,7 @@ def test_backup_break_restore_clone_drill(setup):
 
 
 def test_paused_project_needs_offline_and_then_backs_up(setup):
-    fleet, workspace, client, target, key = setup
+    fleet, _workspace, client, target, key = setup
     shop = Project(fleet, "shop")
     shop.set_paused(True, print)
 
@@ -295,7 +295,7 @@ def test_tampered_backup_is_refused_before_anything_changes(setup):
 
 
 def test_engine_stopping_mid_dump_leaves_nothing(setup, monkeypatch):
-    fleet, workspace, client, target, key = setup
+    fleet, _workspace, client, target, key = setup
     shop = Project(fleet, "shop")
     psql(
         client,

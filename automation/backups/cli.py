@@ -1,8 +1,7 @@
 """The backup commands of ``supabase-fleet``: backup, backups, restore.
 
-Registered by ``add_parsers`` into the fleet's command line and run by ``run``, over a
-``Fleet`` (for stack files, the Pulumi workspace, engines and status) so the fleet's
-command module does not grow a verb per backup operation.
+``register`` adds them to the fleet's command line like every command module; they run
+over the ``FleetContext`` (stack files, the Pulumi workspace, engines, the terminal).
 """
 
 from __future__ import annotations
@@ -29,15 +28,12 @@ from automation.inventory import spec_for_stack
 from automation.runner import exit_code, run_many
 
 if TYPE_CHECKING:
-    from automation.fleet import Fleet
-
-COMMANDS = ("backup", "backups", "restore")
+    from automation.context import FleetContext
 
 
-def add_parsers(
-    commands, common: argparse.ArgumentParser, parallel: argparse.ArgumentParser
-) -> None:
-    """Add backup, backups and restore to the fleet's subcommands."""
+def register(commands: argparse._SubParsersAction, parents: dict[str, argparse.ArgumentParser]):
+    """Add backup, backups and restore; each sets ``run(ctx, args)``."""
+    common, parallel = parents["state"], parents["parallel"]
     target = argparse.ArgumentParser(add_help=False)
     target.add_argument(
         "--target",
@@ -73,6 +69,9 @@ def add_parsers(
     restore_parser.add_argument("--clone", action="store_true", help="make a new project REF")
     restore_parser.add_argument("--host", help="clone: inventory host (default: the most free)")
     restore_parser.add_argument("-y", "--yes", action="store_true", help="do not ask")
+    for parser, handler in ((backup, cmd_backup), (backups, cmd_backups),
+                            (restore_parser, cmd_restore)):  # fmt: skip
+        parser.set_defaults(run=lambda ctx, args, handler=handler: _run(handler, ctx, args))
 
 
 @contextlib.contextmanager
@@ -87,15 +86,15 @@ def _run_lock(home) -> Iterator[None]:
         yield
 
 
-def _key(fleet: Fleet):
-    path = key_path(fleet.config.home)
+def _key(ctx: FleetContext):
+    path = key_path(ctx.config.home)
     if not path.is_file():
         raise FleetError(f"no backup key at {path}: put back your copy of it (mode 0600)")
     return load_key(path)
 
 
-def _target(fleet: Fleet, args: argparse.Namespace):
-    return target_from(args.target, fleet.config.home)
+def _target(ctx: FleetContext, args: argparse.Namespace):
+    return target_from(args.target, ctx.config.home)
 
 
 def _age(created: str) -> str:
@@ -106,16 +105,16 @@ def _age(created: str) -> str:
     return f"{seconds:.0f}s"
 
 
-def cmd_backup(fleet: Fleet, args: argparse.Namespace) -> int:
+def cmd_backup(ctx: FleetContext, args: argparse.Namespace) -> int:
     if args.refs[:1] == ["verify"] and len(args.refs) == 2:
-        return cmd_verify(fleet, args, args.refs[1])
-    stacks = fleet._stacks(args.refs, all_=args.all_)
-    target = _target(fleet, args)
-    with _run_lock(fleet.config.home):
-        key = ensure_key(fleet.config.home)
+        return cmd_verify(ctx, args, args.refs[1])
+    stacks = ctx.select(args.refs, all_=args.all_)
+    target = _target(ctx, args)
+    with _run_lock(ctx.config.home):
+        key = ensure_key(ctx.config.home)
 
         def operation(ref: str, report) -> str:
-            project = Project(fleet, ref)
+            project = Project(ctx, ref)
             manifest = take_backup(project, target, key, report, offline=args.offline)
             line = summary(manifest)
             if args.verify:
@@ -131,18 +130,18 @@ def cmd_backup(fleet: Fleet, args: argparse.Namespace) -> int:
             [s.ref for s in stacks],
             operation,
             parallel=args.parallel,
-            out=fleet.out,
-            live=fleet._live,
+            out=ctx.out,
+            live=ctx.live,
         )
     return exit_code(outcomes)
 
 
-def cmd_verify(fleet: Fleet, args: argparse.Namespace, backup_id: str) -> int:
-    target = _target(fleet, args)
-    key = _key(fleet)
+def cmd_verify(ctx: FleetContext, args: argparse.Namespace, backup_id: str) -> int:
+    target = _target(ctx, args)
+    key = _key(ctx)
     ref, _ = find(target, backup_id)
     manifest = load_manifest(target, ref, backup_id, key)
-    engine = _engine_for(fleet, ref)
+    engine = _engine_for(ctx, ref)
 
     def operation(_: str, report) -> str:
         result = drill(engine.docker, target, manifest, key, report)
@@ -150,47 +149,47 @@ def cmd_verify(fleet: Fleet, args: argparse.Namespace, backup_id: str) -> int:
             raise RuntimeError(result.details)
         return result.details
 
-    return exit_code(run_many([backup_id], operation, parallel=1, out=fleet.out, live=fleet._live))
+    return exit_code(run_many([backup_id], operation, parallel=1, out=ctx.out, live=ctx.live))
 
 
-def _engine_for(fleet: Fleet, ref: str):
+def _engine_for(ctx: FleetContext, ref: str):
     """The engine of the project, or the first inventory host if it is gone."""
     try:
-        stack = Project(fleet, ref).stack
-        spec = spec_for_stack(fleet.inventory, stack)
+        stack = Project(ctx, ref).stack
+        spec = spec_for_stack(ctx.inventory, stack)
     except FleetError:
-        spec = fleet.inventory[0]
-    return fleet.engine(spec)
+        spec = ctx.inventory[0]
+    return ctx.engine(spec)
 
 
-def cmd_backups(fleet: Fleet, args: argparse.Namespace) -> int:
+def cmd_backups(ctx: FleetContext, args: argparse.Namespace) -> int:
     refs = list(args.refs)
     prune = refs[:1] == ["prune"]
     if prune:
         refs = refs[1:]
-    target = _target(fleet, args)
+    target = _target(ctx, args)
     try:
         found = [(ref, backup_id) for ref, backup_id in target.backups() if not refs or ref in refs]
     except TargetError as exc:
         raise FleetError(str(exc)) from exc
     if prune:
-        return _prune(fleet, args, target, found)
-    key = _key(fleet)
-    fleet.say(f"{'ID':<40} {'AGE':>6} {'SIZE':>10}  VERIFICATION")
+        return _prune(ctx, args, target, found)
+    key = _key(ctx)
+    ctx.say(f"{'ID':<40} {'AGE':>6} {'SIZE':>10}  VERIFICATION")
     for ref, backup_id in found:
         manifest = load_manifest(target, ref, backup_id, key)
         drilled = verification(target, ref, backup_id)
         state = drilled.describe() if drilled else "not verified"
-        fleet.say(
+        ctx.say(
             f"{backup_id:<40} {_age(manifest.created):>6} "
             f"{_size(manifest.total_stored):>10}  {state}"
         )
     if not found:
-        fleet.say(f"no backups in {target.description}")
+        ctx.say(f"no backups in {target.description}")
     return 0
 
 
-def _prune(fleet: Fleet, args: argparse.Namespace, target, found) -> int:
+def _prune(ctx: FleetContext, args: argparse.Namespace, target, found) -> int:
     policy = retention.Policy(args.keep_last, args.keep_daily, args.keep_weekly)
     if policy.empty:
         raise FleetError(
@@ -203,15 +202,15 @@ def _prune(fleet: Fleet, args: argparse.Namespace, target, found) -> int:
         for backup_id in retention.to_delete(backups, policy):
             if not args.dry_run:
                 target.delete(ref, backup_id)
-            fleet.say(f"{'would delete' if args.dry_run else 'deleted'} {backup_id}")
+            ctx.say(f"{'would delete' if args.dry_run else 'deleted'} {backup_id}")
         kept = len(backups) - len(retention.to_delete(backups, policy))
-        fleet.say(f"{ref}: {kept} backups kept")
+        ctx.say(f"{ref}: {kept} backups kept")
     return 0
 
 
-def cmd_restore(fleet: Fleet, args: argparse.Namespace) -> int:
-    target = _target(fleet, args)
-    key = _key(fleet)
+def cmd_restore(ctx: FleetContext, args: argparse.Namespace) -> int:
+    target = _target(ctx, args)
+    key = _key(ctx)
     source_ref, _ = find(target, args.backup_id)
     manifest = load_manifest(target, source_ref, args.backup_id, key)
     if not args.clone and source_ref != args.ref:
@@ -222,21 +221,19 @@ def cmd_restore(fleet: Fleet, args: argparse.Namespace) -> int:
     if args.clone:
 
         def operation(ref: str, report) -> str:
-            return clone(fleet, ref, target, manifest, key, report, host=args.host)
+            return clone(ctx, ref, target, manifest, key, report, host=args.host)
     else:
-        project = Project(fleet, args.ref)
+        project = Project(ctx, args.ref)
         preflight(target, manifest, project)  # bad input: exit 2, nothing touched
-        confirm = (lambda _: True) if args.yes else fleet._confirm
+        confirm = (lambda _: True) if args.yes else ctx.confirm
 
         def operation(ref: str, report) -> str:
             return restore(project, target, manifest, key, report, confirm, checked=True)
 
-    outcomes = run_many([args.ref], operation, parallel=1, out=fleet.out, live=fleet._live)
+    outcomes = run_many([args.ref], operation, parallel=1, out=ctx.out, live=ctx.live)
     return exit_code(outcomes)
 
 
-def run(fleet: Fleet, args: argparse.Namespace) -> int:
-    """Dispatch one backup command."""
-    handler = {"backup": cmd_backup, "backups": cmd_backups, "restore": cmd_restore}[args.command]
+def _run(handler, ctx: FleetContext, args: argparse.Namespace) -> int:
     os.umask(0o077)  # every file a backup command writes is the owner's only
-    return handler(fleet, args)
+    return handler(ctx, args)

@@ -12,17 +12,17 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from automation import stackfiles
-from automation.engine import Engine, EngineUnreachable
+from automation import lifecycle, stackfiles
+from automation.engine import Engine
 from automation.errors import FleetError
 from automation.inventory import spec_for_stack
+from automation.observe import observe
 from automation.stackfiles import StackFile
 from automation.status import Status
-from components.releases import DEFAULT_RELEASE, RELEASES
 from components.services import DEFAULT_IMAGES
 
 if TYPE_CHECKING:
-    from automation.fleet import Fleet
+    from automation.context import FleetContext
 
 #: Secrets a database restored from a backup needs its stack to agree with: role passwords
 #: travel inside the dump, the JWT secret inside the database settings, and the dashboard
@@ -43,27 +43,28 @@ ACTIVE_DEADLINE = 600.0
 
 
 class Project:
-    """One project as a backup or restore sees it."""
+    """One project (by ref or stack name) as a backup or restore sees it."""
 
-    def __init__(self, fleet: Fleet, ref: str):
-        self.fleet = fleet
+    def __init__(self, ctx: FleetContext, ref: str):
+        self.ctx = ctx
         self.ref = ref
 
     @property
     def stack(self) -> StackFile:
-        return stackfiles.read_stack(self.fleet.config.stacks_dir, self.ref)
+        """The stack file, read afresh (pause and resume rewrite it)."""
+        return self.ctx.select([self.ref])[0]
 
     @property
     def engine(self) -> Engine:
-        return self.fleet.engine(spec_for_stack(self.fleet.inventory, self.stack))  # type: ignore[return-value]
+        return self.ctx.engine(spec_for_stack(self.ctx.inventory, self.stack))  # type: ignore[return-value]
 
     @property
     def release(self) -> str:
-        return str(self.stack.get("release") or DEFAULT_RELEASE)
+        return self.stack.release.name
 
     @property
     def postgres_major(self) -> int:
-        return RELEASES[self.release].postgres_major
+        return self.stack.release.postgres_major
 
     def offline_db_image(self) -> str:
         """The db image of a paused project, as its stack file decides it."""
@@ -77,9 +78,11 @@ class Project:
     def secrets(self) -> dict[str, str]:
         """The project's secrets a restored database needs, from the stack outputs."""
         try:
-            outputs = self.fleet.workspace.outputs(self.ref)
-        except Exception as exc:  # no deployed stack: a backup of the data is still useful
-            raise FleetError(f"cannot read the outputs of stack {self.ref!r}: {exc}") from exc
+            outputs = self.ctx.workspace.outputs(self.stack.name)
+        except Exception as exc:  # any backend failure: name it, the backup stops here
+            raise FleetError(
+                f"cannot read the outputs of stack {self.stack.name!r}: {exc}"
+            ) from exc
         found: dict[str, str] = {}
         db_url = outputs.get("dbUrl")
         if db_url is not None and urlparse(str(db_url.value)).password:
@@ -91,18 +94,20 @@ class Project:
 
     def export_state(self) -> bytes:
         """The stack's state, secrets still encrypted by its secrets provider."""
-        return json.dumps(self.fleet.workspace.export_state(self.ref), sort_keys=True).encode()
+        state = self.ctx.workspace.export_state(self.stack.name)
+        return json.dumps(state, sort_keys=True).encode()
 
     def set_paused(self, paused: bool, report) -> None:
-        """Pause or start through the stack, as ``pause``/``resume`` do."""
-        stackfiles.set_setting(self.fleet.config.stacks_dir, self.ref, "paused", paused)
-        self.fleet.workspace.up(self.ref, report)
+        """Pause or start through the stack file and ``up``, as ``pause``/``resume`` do."""
+        name = self.stack.name
+        stackfiles.set_setting(self.ctx.config.stacks_dir, name, "paused", paused)
+        lifecycle.deploy(self.ctx, stackfiles.read_stack(self.ctx.config.stacks_dir, name), report)
 
     def wait_active(self, deadline: float = ACTIVE_DEADLINE) -> None:
         """Until the fleet's status says ACTIVE; FleetError with the problems otherwise."""
         end = time.monotonic() + deadline
         while True:
-            status = self.fleet.observe(self.ref)[0].status
+            status = observe(self.ctx, self.ref).projects[0].status
             if status.status == Status.ACTIVE:
                 return
             if status.status == Status.FAILED or time.monotonic() > end:
@@ -114,17 +119,13 @@ class Project:
 
     def db_container(self) -> str | None:
         """The running db container's name, if any."""
-        try:
-            containers = self.engine.project_containers(self.ref)
-        except EngineUnreachable:
-            raise
-        for container in containers:
+        for container in self.engine.project_containers(self.stack.ref):
             if container.service == "db" and container.state == "running":
                 return container.name
         return None
 
 
-def clone_settings(source_stack: dict, ref: str) -> dict[str, object]:
+def clone_settings(source_stack: dict) -> dict[str, object]:
     """The settings a clone takes from its source's stack file (secrets apart)."""
     config = source_stack.get("config") or {}
     settings = {}

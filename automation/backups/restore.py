@@ -19,13 +19,13 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import docker
 import docker.errors
 import yaml
 from pyrage import x25519
 
-from automation import stackfiles
 from automation.backups import dump
 from automation.backups.archive import ArchiveError, unseal
 from automation.backups.backup import DB_MOUNTS, Report
@@ -34,7 +34,11 @@ from automation.backups.manifest import Manifest, Part
 from automation.backups.project import SECRET_KEYS, Project, clone_settings
 from automation.backups.targets import Target
 from automation.errors import FleetError
+from automation.placement import place
 from components.naming import volume_name
+
+if TYPE_CHECKING:
+    from automation.context import FleetContext
 
 
 def _feed(
@@ -194,7 +198,7 @@ def restore(
 
 
 def clone(
-    fleet,
+    ctx: FleetContext,
     new_ref: str,
     target: Target,
     manifest: Manifest,
@@ -204,13 +208,9 @@ def clone(
     host: str | None,
 ) -> str:
     """A new project ``new_ref`` (own slot, ports, names) from another project's backup."""
-    stacks = stackfiles.list_stacks(fleet.config.stacks_dir)
-    if new_ref in {stack.ref for stack in stacks} or new_ref in fleet.workspace.list_stacks():
-        raise FleetError(f"project {new_ref!r} exists already; a clone needs a new ref")
-    if check_parts(target, manifest):
-        raise FleetError(
-            f"{manifest.id} fails verification: " + "; ".join(check_parts(target, manifest))
-        )
+    bad = check_parts(target, manifest)
+    if bad:
+        raise FleetError(f"{manifest.id} fails verification, nothing was made: " + "; ".join(bad))
     secrets_part, stack_part = manifest.part("secrets"), manifest.part("stack")
     if secrets_part is None or stack_part is None:
         raise FleetError(f"{manifest.id} lacks the stack file or secrets a clone needs")
@@ -219,18 +219,16 @@ def clone(
     if missing:
         raise FleetError(f"{manifest.id} does not hold {', '.join(missing)}; it cannot be cloned")
     source = yaml.safe_load(read_part(target, manifest, stack_part, key)) or {}
-    settings = clone_settings(source, new_ref)
-    plan = fleet._plan(new_ref, stacks, host=host, exclude=())
-    stackfiles.write_new_stack(
-        fleet.config.stacks_dir, new_ref, {**settings, **plan.settings, "paused": True}
-    )
-    project = Project(fleet, new_ref)
+    settings = {**clone_settings(source), "paused": True}
+    backend = set(ctx.workspace.list_stacks())
+    plan = place(ctx, [new_ref], count=1, host=host, extra=settings, backend=backend)[0]
+    project = Project(ctx, new_ref)
     preflight(target, manifest, project)
     for name in SECRET_KEYS:
         if name in secrets:
-            fleet.workspace.set_secret(new_ref, name, secrets[name])
+            ctx.workspace.set_secret(project.stack.name, name, secrets[name])
     report(f"creating {new_ref} (paused) on {plan.spec.name}, slot {plan.slot}")
-    fleet.workspace.up(new_ref, report)
+    project.set_paused(True, report)
     load_data(project, target, manifest, key, report)
     report("starting the clone")
     project.set_paused(False, report)
