@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import tarfile
+import threading
 from pathlib import Path
 
 import pg_image
@@ -318,3 +319,29 @@ def test_engine_stopping_mid_dump_leaves_nothing(setup, monkeypatch):
 
     assert target.backups() == []
     assert not any((target.root / "shop").iterdir())
+
+
+def test_writes_during_the_dump_match_the_manifest(setup):
+    """Rows inserted while the dump runs are either all in it or not: counts = dump."""
+    fleet, _workspace, client, target, key = setup
+    shop = Project(fleet, "shop")
+    psql(client, "shop", "CREATE TABLE big AS SELECT g FROM generate_series(1, 300000) g")
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.is_set():
+            psql(client, "shop", "INSERT INTO public.items SELECT max(id) + 1, 'x' FROM items;"
+                 "INSERT INTO big SELECT g FROM generate_series(1, 1000) g")  # fmt: skip
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        manifest = take_backup(shop, target, key, print, offline=False)
+    finally:
+        stop.set()
+        thread.join()
+
+    final = int(psql(client, "shop", "SELECT count(*) FROM items"))
+    assert 5000 <= manifest.row_counts["postgres"]["public.items"] <= final
+    result = drill(client, target, manifest, key, print)
+    assert result.ok, result.details
