@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 from pathlib import Path
 
@@ -137,3 +138,11 @@ def test_tampered_part_is_refused_before_anything(home: Path, capsys):
     path.write_bytes(path.read_bytes()[:-3])
     assert run(home, "restore", "shop", "--from", IDS[0], "--yes")[0] == 2
     assert "fails verification, nothing was changed" in capsys.readouterr().err
+
+
+def test_overlapping_backup_runs_are_refused(home: Path, capsys):
+    (stacks_dir(home) / "Pulumi.shop.yaml").write_text("config:\n  supabase:portSlot: 0\n")
+    with open(home / "backup.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert run(home, "backup", "--all")[0] == 2
+    assert "another backup run" in capsys.readouterr().err

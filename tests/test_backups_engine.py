@@ -19,6 +19,7 @@ import pg_image
 import pytest
 from backup_harness import EngineWorkspace, make_fleet, write_stack
 
+from automation import cli
 from automation.backups import archive, catalog, targets
 from automation.backups.backup import take_backup
 from automation.backups.project import Project
@@ -345,3 +346,22 @@ def test_writes_during_the_dump_match_the_manifest(setup):
     assert 5000 <= manifest.row_counts["postgres"]["public.items"] <= final
     result = drill(client, target, manifest, key, print)
     assert result.ok, result.details
+
+
+def test_command_line_backup_all_of_a_paused_project(setup):
+    fleet, _workspace, _client, target, _key = setup
+    Project(fleet, "shop").set_paused(True, print)
+    home = ["--home", str(fleet.config.home), "--target", str(target.root)]
+
+    assert cli.main(["backup", "--all", *home], context_factory=lambda _: fleet) == 1
+    assert "--offline" in fleet.out.getvalue() and target.backups() == []
+
+    code = cli.main(
+        ["backup", "--all", "--offline", "--verify", *home], context_factory=lambda _: fleet
+    )
+    assert code == 0, fleet.out.getvalue()
+    assert "1 succeeded, 0 failed" in fleet.out.getvalue()
+    [(_, backup_id)] = target.backups()
+    assert cli.main(["backups", *home], context_factory=lambda _: fleet) == 0
+    listing = fleet.out.getvalue().splitlines()
+    assert any(line.startswith(backup_id) and "verified" in line for line in listing)
