@@ -6,8 +6,9 @@
   see ``Engine.path_exists``) and refuses the ``up`` with the fix instead.
 - A container whose health wait timed out stays in the stack's state, and a second plain
   ``pulumi up`` then counts it as done without any health check (pulumi/pulumi#1836). So
-  every container the state records that is not running and healthy on the engine is
-  replaced (``up --replace <urn>``), which runs its health wait again.
+  every container the state records that is missing, stopped or unhealthy on the engine is
+  replaced (``up --replace <urn>``), which runs its health wait again. One still starting
+  is left to finish its checks.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def check_socket(ctx: FleetContext, stack: StackFile) -> None:
 
 
 def stale_containers(ctx: FleetContext, stack: StackFile, report: Report) -> list[str]:
-    """URNs of containers the state records that are not running and healthy."""
+    """URNs of containers the state records that are missing, stopped or unhealthy."""
     if stack.paused:  # its containers are going away anyway
         return []
     recorded = ctx.workspace.containers(stack.name)
@@ -62,6 +63,11 @@ def stale_containers(ctx: FleetContext, stack: StackFile, report: Report) -> lis
             why = "missing"
         elif container.state != "running":
             why = container.state
+        elif container.health == "starting":
+            # Still inside its health checks: replacing it now (Postgres in recovery, say)
+            # would only start that work over. It is left alone and reported.
+            report(f"{name} is still starting; run `up` again if it turns unhealthy")
+            continue
         elif container.health not in (None, "healthy"):
             why = container.health
         else:
