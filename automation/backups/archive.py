@@ -146,11 +146,6 @@ def seal(chunks: Iterable[bytes], sink: Callable[[bytes], object], key: x25519.I
     return Sealed(size=source.size, stored=out.count, sha256=out.sha256)
 
 
-def seal_bytes(data: bytes, sink: Callable[[bytes], object], key: x25519.Identity) -> Sealed:
-    """``seal`` for a small in-memory part (manifest, stack file)."""
-    return seal([data], sink, key)
-
-
 def unseal(
     stored: BinaryIO, sink: Callable[[bytes], object], key: x25519.Identity, *, what: str
 ) -> str:

@@ -29,7 +29,8 @@ DB_MOUNTS = {"db-data": dump.PGDATA, "db-config": "/etc/postgresql-custom"}
 FILE_VOLUMES = tuple(key for key in VOLUMES if key != "db-data")
 
 
-def _size(count: int) -> str:
+def human_size(count: int) -> str:
+    """Bytes as ``1.5 MiB``."""
     for unit in ("B", "KiB", "MiB", "GiB"):
         if count < 1024 or unit == "GiB":
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
@@ -53,7 +54,7 @@ class _Writer:
             sealed = seal(chunks, write, self.key)
         part = Part(name, kind, sealed.size, sealed.stored, sealed.sha256, target)
         self.parts.append(part)
-        self.report(f"{name}: {_size(sealed.size)} -> {_size(sealed.stored)}")
+        self.report(f"{name}: {human_size(sealed.size)} -> {human_size(sealed.stored)}")
         return part
 
 
@@ -182,6 +183,6 @@ def summary(manifest: Manifest) -> str:
     """One line for the summary."""
     rows = sum(sum(tables.values()) for tables in manifest.row_counts.values())
     return (
-        f"{manifest.id}: {len(manifest.parts)} parts, {_size(manifest.total_stored)} "
+        f"{manifest.id}: {len(manifest.parts)} parts, {human_size(manifest.total_stored)} "
         f"stored, {rows} rows in {len(manifest.databases)} databases"
     )

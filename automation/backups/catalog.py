@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from pyrage import x25519
 
-from automation.backups.archive import ArchiveError, sha256_of, unseal_bytes
+from automation.backups.archive import ArchiveError, sha256_of, unseal, unseal_bytes
 from automation.backups.manifest import MANIFEST, VERIFY, Manifest, Part, parse_id
 from automation.backups.targets import Target
 from automation.errors import FleetError
@@ -49,9 +49,15 @@ def load_manifest(target: Target, ref: str, backup_id: str, key: x25519.Identity
 
 def read_part(target: Target, manifest: Manifest, part: Part, key: x25519.Identity) -> bytes:
     """A small part in memory, checked against the manifest."""
+    buffer = bytearray()
     with contextlib.closing(target.open(manifest.ref, manifest.id, part.file)) as stored:
-        data = unseal_bytes(stored, key, what=f"{manifest.id}/{part.file}")
-    return data
+        try:
+            digest = unseal(stored, buffer.extend, key, what=f"{manifest.id}/{part.file}")
+        except ArchiveError as exc:
+            raise FleetError(str(exc)) from exc
+    if digest != part.sha256:
+        raise FleetError(f"{manifest.id}/{part.file}: sha256 differs from the manifest")
+    return bytes(buffer)
 
 
 def check_parts(target: Target, manifest: Manifest) -> list[str]:

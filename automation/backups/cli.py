@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from automation.backups import retention
 from automation.backups.archive import ensure_key, key_path, load_key
-from automation.backups.backup import _size, summary, take_backup
+from automation.backups.backup import human_size, summary, take_backup
 from automation.backups.catalog import find, load_manifest, verification
 from automation.backups.manifest import parse_id
 from automation.backups.project import Project
@@ -182,7 +182,7 @@ def cmd_backups(ctx: FleetContext, args: argparse.Namespace) -> int:
         state = drilled.describe() if drilled else "not verified"
         ctx.say(
             f"{backup_id:<40} {_age(manifest.created):>6} "
-            f"{_size(manifest.total_stored):>10}  {state}"
+            f"{human_size(manifest.total_stored):>10}  {state}"
         )
     if not found:
         ctx.say(f"no backups in {target.description}")
