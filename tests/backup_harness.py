@@ -11,14 +11,18 @@ unless set with ``set_secret`` first, as the random resources and ``--secret`` c
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import docker
 import docker.types
 import yaml
 from engines import IMAGE as BUSYBOX
 from engines import KINDS, SECOND_NS, wait_until
+from moto.server import ThreadedMotoServer
 
 from automation.context import FleetContext
 from automation.engine import Engine, EngineSpec
@@ -227,3 +231,21 @@ def write_stack(fleet: FleetContext, ref: str, slot: int, engine_url: str, db_im
     }
     data = {"config": {f"supabase:{key}": value for key, value in settings.items()}}
     (fleet.config.stacks_dir / f"Pulumi.{ref}.yaml").write_text(yaml.safe_dump(data))
+
+
+@contextlib.contextmanager
+def s3_bucket(monkeypatch) -> Iterator[tuple[str, str]]:
+    """moto's S3 server on loopback with a fresh bucket: (endpoint, bucket)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        for name, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
+                            ("AWS_DEFAULT_REGION", "us-east-1")):  # fmt: skip
+            monkeypatch.setenv(name, value)
+        bucket = f"b{secrets.token_hex(4)}"
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+        yield endpoint, bucket
+    finally:
+        server.stop()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pg_image
 import pytest
-from backup_harness import EngineWorkspace, make_fleet, write_stack
+from backup_harness import EngineWorkspace, make_fleet, s3_bucket, write_stack
 
 from automation import cli
 from automation.backups import archive, catalog, targets
@@ -365,3 +365,16 @@ def test_command_line_backup_all_of_a_paused_project(setup):
     assert cli.main(["backups", *home], context_factory=lambda _: fleet) == 0
     listing = fleet.out.getvalue().splitlines()
     assert any(line.startswith(backup_id) and "verified" in line for line in listing)
+
+
+def test_backup_to_s3_and_drill_from_it(setup, monkeypatch):
+    fleet, _workspace, client, _target, key = setup
+    with s3_bucket(monkeypatch) as (endpoint, bucket):
+        target = targets.target_from(
+            f"s3://{bucket}/nightly", fleet.config.home, {targets.S3_ENDPOINT_ENV: endpoint}
+        )
+        manifest = take_backup(Project(fleet, "shop"), target, key, print, offline=False)
+        assert target.backups() == [("shop", manifest.id)]
+        result = drill(client, target, manifest, key, print)
+        assert result.ok, result.details
+        assert catalog.verification(target, "shop", manifest.id).ok

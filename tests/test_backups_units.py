@@ -10,7 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from backup_harness import s3_bucket
 from pyrage import x25519
 
 from automation.backups import archive, retention, targets
@@ -127,27 +127,13 @@ def test_full_disk_is_named_and_leaves_nothing(small_disk: Path, key):
     assert os.listdir(small_disk / "b" / "shop") == []
 
 
-@pytest.fixture(scope="module")
-def s3_server():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def s3(s3_server, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    client = boto3.client("s3", endpoint_url=s3_server)
-    bucket = f"b{os.urandom(4).hex()}"
-    client.create_bucket(Bucket=bucket)
-    target = targets.target_from(
-        f"s3://{bucket}/fleet/", Path("/nonexistent"), {targets.S3_ENDPOINT_ENV: s3_server}
-    )
-    return client, bucket, target
+def s3(monkeypatch):
+    with s3_bucket(monkeypatch) as (endpoint, bucket):
+        target = targets.target_from(
+            f"s3://{bucket}/fleet/", Path("/nonexistent"), {targets.S3_ENDPOINT_ENV: endpoint}
+        )
+        yield boto3.client("s3", endpoint_url=endpoint), bucket, target
 
 
 def test_s3_target_round_trip(s3, key, monkeypatch):
