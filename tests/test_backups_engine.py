@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import tarfile
 import threading
 from pathlib import Path
@@ -18,13 +19,16 @@ from pathlib import Path
 import pg_image
 import pytest
 from backup_harness import EngineWorkspace, make_fleet, s3_bucket, write_stack
+from engines import PrivateSshd
 
-from automation import cli
+from automation import cli, stackfiles
 from automation.backups import archive, catalog, targets
 from automation.backups.backup import take_backup
 from automation.backups.project import Project
 from automation.backups.restore import clone, restore
 from automation.backups.verify import drill
+from automation.context import FleetContext
+from automation.engine import Engine, EngineSpec
 from automation.errors import FleetError
 from components.naming import container_name
 
@@ -378,3 +382,31 @@ def test_backup_to_s3_and_drill_from_it(setup, monkeypatch):
         result = drill(client, target, manifest, key, print)
         assert result.ok, result.details
         assert catalog.verification(target, "shop", manifest.id).ok
+
+
+def test_backup_and_restore_through_an_ssh_engine(setup, engine_a, tmp_path, monkeypatch):
+    """The same streams through ``ssh://``: docker exec and archives over an ssh tunnel."""
+    fleet, workspace, client, target, key = setup
+    if shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI installs openssh-server (.ci/sshd-deps.sh)", pytrace=False)
+        pytest.skip("sshd is not installed (apt-get install openssh-server)")
+    sshd = PrivateSshd(tmp_path / "sshd")
+    try:
+        sshd.start()
+        monkeypatch.setenv("PATH", f"{sshd.bin_dir}:{os.environ['PATH']}")
+        url = f"ssh://root@127.0.0.1:{sshd.port}"
+        stackfiles.set_setting(fleet.config.stacks_dir, "shop", "dockerHost", url)
+        spec = EngineSpec("ssh-a", url, 20, socket_path=str(engine_a.socket))
+        via_ssh = FleetContext(fleet.config, workspace, Engine, inventory=[spec],
+                               out=io.StringIO(), confirm=lambda _: True, live=False)  # fmt: skip
+        shop = Project(via_ssh, "shop")
+        manifest = take_backup(shop, target, key, print, offline=False)
+        psql(client, "shop", "DROP TABLE public.items")
+
+        restore(shop, target, manifest, key, print, lambda _: True)
+
+        assert psql(client, "shop", "SELECT count(*) FROM items") == "5000"
+        via_ssh.close()
+    finally:
+        sshd.stop()
