@@ -36,6 +36,7 @@ from automation.backups.targets import Target
 from automation.errors import FleetError
 from automation.placement import place
 from components.naming import volume_name
+from components.releases import DEFAULT_RELEASE, RELEASES
 
 if TYPE_CHECKING:
     from automation.context import FleetContext
@@ -190,7 +191,13 @@ def restore(
         raise FleetError("nothing restored (confirm, or pass --yes)")
     report("stopping the project")
     project.set_paused(True, report)
-    load_data(project, target, manifest, key, report)
+    try:
+        load_data(project, target, manifest, key, report)
+    except Exception as exc:
+        raise RuntimeError(
+            f"{exc}; the project stays paused with its data partly replaced: run the same "
+            f"restore again (the backup is unchanged)"
+        ) from exc
     report("starting the project")
     project.set_paused(False, report)
     project.wait_active()
@@ -220,17 +227,31 @@ def clone(
         raise FleetError(f"{manifest.id} does not hold {', '.join(missing)}; it cannot be cloned")
     source = yaml.safe_load(read_part(target, manifest, stack_part, key)) or {}
     settings = {**clone_settings(source), "paused": True}
+    release = RELEASES.get(str(settings.get("release", DEFAULT_RELEASE)))
+    if release is None or release.postgres_major != manifest.postgres_major:
+        raise FleetError(
+            f"{manifest.id} holds Postgres {manifest.postgres_major} data, which "
+            f"its stack's release does not run; it cannot be cloned as it is"
+        )
+    drill = verification(target, manifest.ref, manifest.id)
+    if drill is not None and not drill.ok:
+        raise FleetError(f"{manifest.id}'s last restore drill failed ({drill.details})")
     backend = set(ctx.workspace.list_stacks())
     plan = place(ctx, [new_ref], count=1, host=host, extra=settings, backend=backend)[0]
     project = Project(ctx, new_ref)
-    preflight(target, manifest, project)
     for name in SECRET_KEYS:
         if name in secrets:
             ctx.workspace.set_secret(project.stack.name, name, secrets[name])
     report(f"creating {new_ref} (paused) on {plan.spec.name}, slot {plan.slot}")
-    project.set_paused(True, report)
-    load_data(project, target, manifest, key, report)
-    report("starting the clone")
-    project.set_paused(False, report)
-    project.wait_active()
+    try:
+        project.set_paused(True, report)
+        load_data(project, target, manifest, key, report)
+        report("starting the clone")
+        project.set_paused(False, report)
+        project.wait_active()
+    except Exception as exc:
+        raise RuntimeError(
+            f"{exc}; the clone is incomplete: remove it with `supabase-fleet delete {new_ref} "
+            f"--delete-data --yes` and clone again"
+        ) from exc
     return f"cloned {manifest.id} into {new_ref} (slot {plan.slot}); ACTIVE"
