@@ -146,3 +146,9 @@ def test_overlapping_backup_runs_are_refused(home: Path, capsys):
         fcntl.flock(lock, fcntl.LOCK_EX)
         assert run(home, "backup", "--all")[0] == 2
     assert "another backup run" in capsys.readouterr().err
+
+
+def test_restore_asks_and_nobody_answering_changes_nothing(home: Path, capsys):
+    (stacks_dir(home) / "Pulumi.shop.yaml").write_text("config:\n  supabase:portSlot: 0\n")
+    assert run(home, "restore", "shop", "--from", IDS[0])[0] == 2  # no terminal: no
+    assert "confirm, or pass --yes" in capsys.readouterr().err

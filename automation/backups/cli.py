@@ -225,10 +225,12 @@ def cmd_restore(ctx: FleetContext, args: argparse.Namespace) -> int:
     else:
         project = Project(ctx, args.ref)
         preflight(target, manifest, project)  # bad input: exit 2, nothing touched
-        confirm = (lambda _: True) if args.yes else ctx.confirm
+        question = f"Replace the database and volumes of {args.ref} with {args.backup_id}? [y/N] "
+        if not args.yes and not ctx.confirm(question):
+            raise FleetError("nothing restored (confirm, or pass --yes)")
 
         def operation(ref: str, report) -> str:
-            return restore(project, target, manifest, key, report, confirm, checked=True)
+            return restore(project, target, manifest, key, report, lambda _: True, checked=True)
 
     outcomes = run_many([args.ref], operation, parallel=1, out=ctx.out, live=ctx.live)
     return exit_code(outcomes)
