@@ -92,6 +92,7 @@ def test_prune_without_a_rule_is_bad_input(home: Path, capsys):
         (("restore", "shop", "--from", "shop-20990101T000000Z"), "no backup"),
         (("restore", "other", "--from", IDS[0]), "use --clone"),
         (("backup", "verify", "shop-20990101T000000Z"), "no backup"),
+        (("backup", "nosuch"), "unknown project 'nosuch'"),
     ],
 )
 def test_bad_ids_fail_with_a_message(home: Path, capsys, argv, message):
