@@ -17,12 +17,13 @@ from automation.engine import EngineUnreachable
 from automation.errors import FleetError
 from automation.inventory import spec_for_stack
 from automation.placement import place
+from automation.releases import check_release
 from automation.runner import Report
 from automation.slots import PortClaim
 from automation.stackfiles import StackFile
 from automation.status import enabled_services
 from automation.workspace import Output
-from components.releases import RELEASES
+from components.releases import NEWEST_RELEASE, RELEASES
 
 #: Every service some release lets a stack exclude; the project's release decides the rest.
 OPTIONAL = sorted({name for release in RELEASES.values() for name in release.optional})
@@ -76,16 +77,19 @@ def create(
     host: str | None = None,
     exclude: Sequence[str] = (),
     parallel: int = 1,
+    release: str = NEWEST_RELEASE,
 ) -> int:
-    """Check, place and write new projects, then bring them up."""
+    """Check, place and write new projects (``release`` written out), then bring them up."""
     if refs and count != 1:
         raise FleetError("give refs or --count, not both")
     if count < 1:
         raise FleetError("--count must be at least 1")
     if len(set(refs)) != len(refs):
         raise FleetError("a ref is given more than once")
-    enabled_services(exclude)
-    extra: dict[str, object] = {"exclude": list(exclude)} if exclude else {}
+    enabled_services(exclude, RELEASES[check_release(release)])
+    extra: dict[str, object] = {"release": release}
+    if exclude:
+        extra["exclude"] = list(exclude)
     backend = set(ctx.workspace.list_stacks())
     plans = place(ctx, refs, count=count, host=host, extra=extra, backend=backend)
     stacks = _by_ref([stackfiles.read_stack(ctx.config.stacks_dir, p.ref) for p in plans])
@@ -245,9 +249,22 @@ def register(commands: argparse._SubParsersAction, parents: dict[str, argparse.A
         choices=OPTIONAL,
         help="leave out an optional service (repeatable)",
     )
+    create_cmd.add_argument(
+        "--release",
+        choices=sorted(RELEASES),
+        default=NEWEST_RELEASE,
+        help=f"the Supabase stack the projects run (default {NEWEST_RELEASE}); written to the "
+        "stack file, and kept for the project's life across Postgres majors",
+    )
     create_cmd.set_defaults(
         run=lambda ctx, a: create(
-            ctx, a.refs, count=a.count, host=a.host, exclude=a.exclude, parallel=a.parallel
+            ctx,
+            a.refs,
+            count=a.count,
+            host=a.host,
+            exclude=a.exclude,
+            parallel=a.parallel,
+            release=a.release,
         )
     )
     bulk = {"up": up, "preview": preview, "refresh": refresh, "pause": pause, "resume": resume}

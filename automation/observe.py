@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
@@ -23,6 +25,7 @@ from automation.context import FleetContext
 from automation.engine import EngineFacts, EngineSpec, EngineUnreachable
 from automation.errors import FleetError
 from automation.inventory import project_host_url, spec_for_stack
+from automation.releases import OUTPUT_FORMATS, credentials_text, write_private
 from automation.runner import short_error
 from automation.slots import PortClaim, port_clashes
 from automation.stackfiles import StackFile
@@ -318,18 +321,41 @@ def status(
     return 0 if all(item.status.status in HEALTHY for item in view.projects) else 1
 
 
-def credentials(ctx: FleetContext, ref: str) -> int:
-    """Print the project's URLs and keys the way ``supabase status`` does."""
+def credentials(
+    ctx: FleetContext, ref: str, *, output: str = "text", file: Path | None = None
+) -> int:
+    """Print the project's URLs and keys the way ``supabase status`` does.
+
+    ``output`` env/json/yaml uses upstream's ``.env`` names (for its docker/tests scripts);
+    ``file`` writes there with mode 0600 instead of printing the secrets.
+    """
     [stack] = ctx.select([ref])
     if stack.name not in set(ctx.workspace.list_stacks()):
         raise FleetError(f"project {ref!r} is not deployed yet; run `supabase-fleet up {ref}`")
     outputs = ctx.workspace.outputs(stack.name)
     if not outputs:
         raise FleetError(f"project {ref!r} has no outputs yet; run `supabase-fleet up {ref}`")
-    width = max(len(label) for label, _ in CREDENTIALS)
-    for label, key in CREDENTIALS:
-        if key in outputs:
-            ctx.say(f"{label:>{width}}: {outputs[key].value}")
+    if output == "text":
+        width = max(len(label) for label, _ in CREDENTIALS)
+        text = "".join(
+            f"{label:>{width}}: {outputs[key].value}\n"
+            for label, key in CREDENTIALS
+            if key in outputs
+        )
+    else:
+        values = {name: value.value for name, value in outputs.items()}
+        text = credentials_text(stack.ref, values, output)
+    if file is not None:
+        write_private(file, text)
+        ctx.say(f"wrote the credentials of {ref} to {file} (mode 0600)")
+        return 0
+    if ctx.out.isatty():
+        print(
+            "warning: these are the project's secrets; prefer --file PATH (written 0600)",
+            file=sys.stderr,
+        )
+    ctx.out.write(text)
+    ctx.out.flush()
     return 0
 
 
@@ -376,7 +402,15 @@ def register(
         "credentials", parents=[parents["state"]], help="URLs and keys, like `supabase status`"
     )
     creds.add_argument("ref", type=ref_arg)
-    creds.set_defaults(run=lambda ctx, a: credentials(ctx, a.ref))
+    creds.add_argument(
+        "-o",
+        "--output",
+        choices=OUTPUT_FORMATS,
+        default="text",
+        help="env/json/yaml: upstream's .env names, for its docker/tests scripts",
+    )
+    creds.add_argument("--file", type=Path, help="write to FILE (mode 0600), not the terminal")
+    creds.set_defaults(run=lambda ctx, a: credentials(ctx, a.ref, output=a.output, file=a.file))
     log_cmd = commands.add_parser("logs", parents=[parents["state"]], help="a service's log")
     log_cmd.add_argument("ref", type=ref_arg)
     log_cmd.add_argument("service", choices=ALL_SERVICE_NAMES)

@@ -15,6 +15,8 @@ from rich.text import Text
 
 from automation.containers import ContainerState
 from automation.engine import EngineSpec
+from automation.errors import FleetError
+from automation.releases import older_release_note
 from automation.stackfiles import StackFile
 from automation.status import ProjectStatus, Status
 
@@ -65,6 +67,24 @@ def ports_text(item: Observed) -> str:
     return "/".join(str(port) for port in item.ports.values()) or "-"
 
 
+def release_text(item: Observed) -> str:
+    """The release the project's stack file names (``-`` for strays, ``invalid``)."""
+    if item.stack is None:
+        return "-"
+    try:
+        return item.stack.release.name
+    except FleetError:
+        return "invalid"
+
+
+def older_release(item: Observed) -> str | None:
+    """The note for a project on an older release (None: the newest, or unknown)."""
+    try:
+        return None if item.stack is None else older_release_note(item.stack.release)
+    except FleetError:
+        return None
+
+
 def _groups(view: FleetView) -> list[tuple[HostView, list[Observed]]]:
     hosts = {host.name: host for host in view.hosts}
     groups: dict[str, list[Observed]] = {name: [] for name in hosts}
@@ -100,7 +120,7 @@ def list_plain(view: FleetView) -> str:
             problem = _first_problem(status)
             lines.append(
                 f"  {status.ref:<30} {status.status.value:<13} {ports_text(item):<18}"
-                + (f"  {problem}" if problem else "")
+                f" {release_text(item):<8}" + (f"  {problem}" if problem else "")
             )
     return "\n".join(lines)
 
@@ -110,7 +130,7 @@ def list_rich(view: FleetView) -> RenderableType:
     parts: list[RenderableType] = []
     for host, items in _groups(view):
         table = Table(title=_head(host, items), title_justify="left", expand=False)
-        for column in ("ref", "status", "ports", "problem"):
+        for column in ("ref", "status", "ports", "release", "problem"):
             table.add_column(column)
         for item in items:
             status = item.status
@@ -118,6 +138,7 @@ def list_rich(view: FleetView) -> RenderableType:
                 status.ref,
                 Text(status.status.value, style=STATUS_STYLE[status.status]),
                 ports_text(item),
+                Text(release_text(item), style="yellow" if older_release(item) else ""),
                 _first_problem(status),
             )
         parts.append(table)
@@ -135,10 +156,16 @@ def status_plain(view: FleetView) -> str:
     lines: list[str] = []
     for item in view.projects:
         status = item.status
-        lines.append(f"{status.ref}: {status.status.value} on host {status.host}")
+        lines.append(
+            f"{status.ref}: {status.status.value} on host {status.host}, "
+            f"release {release_text(item)}"
+        )
         if item.ports:
             lines.append("  ports: " + ", ".join(f"{k} {v}" for k, v in item.ports.items()))
         lines.extend(f"  - {problem}" for problem in status.problems)
+        note = older_release(item)
+        if note:
+            lines.append(f"  * {note}")
         lines.extend(_container_line(c) for c in sorted(item.containers, key=lambda c: c.service))
     lines.extend(f"host {host.name}: {note}" for host in view.hosts for note in host.notes)
     return "\n".join(lines)
@@ -153,11 +180,14 @@ def status_rich(view: FleetView) -> RenderableType:
             (status.ref, "bold"),
             ": ",
             (status.status.value, STATUS_STYLE[status.status]),
-            f" on host {status.host}",
+            f" on host {status.host}, release {release_text(item)}",
         )
         if item.ports:
             head.append("  ports " + ", ".join(f"{k} {v}" for k, v in item.ports.items()))
         parts.append(head)
+        note = older_release(item)
+        if note:
+            parts.append(Text(f"  * {note}", style="yellow"))
         parts.extend(Text(f"  - {problem}", style="red") for problem in status.problems)
         if item.containers:
             table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2))
@@ -195,6 +225,8 @@ def as_json(view: FleetView) -> dict[str, object]:
                 "status": item.status.status.value,
                 "problems": item.status.problems,
                 "ports": item.ports,
+                "release": release_text(item),
+                "olderRelease": older_release(item),
                 "containers": [asdict(c) for c in item.containers],
             }
             for item in view.projects

@@ -17,6 +17,12 @@ if [ "$(id -u)" = 0 ]; then
   # under /var/cache/supabase-tests), since no image can be pulled.
   command -v debootstrap >/dev/null ||
     { apt-get update -qq && apt-get install -y -qq --no-install-recommends debootstrap; }
+  # A real Elixir parses and runs the rendered Supavisor pooler.exs in the tests.
+  command -v elixir >/dev/null ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends elixir; }
+  # Node and npm run the rendered edge-functions main (the test installs its npm packages).
+  command -v npm >/dev/null ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; }
 elif [ -n "${CI:-}" ]; then
   echo "CI needs root to install dockerd, sshd and PostgreSQL for the real-engine tests" >&2
   exit 1

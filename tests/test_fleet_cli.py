@@ -105,15 +105,27 @@ def test_create_writes_the_stack_file_then_brings_it_up(env: Env) -> None:
                 "supabase:portSlot": 0,
                 "supabase:dockerHost": LOCAL,
                 "supabase:dockerSocket": "/var/run/docker.sock",
+                "supabase:release": "2026-09",
             }
         }
     }
     assert env.calls == [("up", "shop")]
     output = env.out.getvalue()
-    assert "shop: on host local, slot 0 (kongHttp 20000, kongHttps 20001, postgres 20002)" in output
+    assert (
+        "shop: on host local, slot 0 (kongHttp 20000, kongHttps 20001, poolerSession 20003, "
+        "poolerTransaction 20004)" in output
+    )
     # The up read the stack file the fleet had written.
     assert env.backend.seen == [
-        ("shop", {"portSlot": 0, "dockerHost": LOCAL, "dockerSocket": "/var/run/docker.sock"})
+        (
+            "shop",
+            {
+                "portSlot": 0,
+                "dockerHost": LOCAL,
+                "dockerSocket": "/var/run/docker.sock",
+                "release": "2026-09",
+            },
+        )
     ]
     assert "1 succeeded, 0 failed" in output
     assert SECRET not in output
@@ -136,10 +148,10 @@ def test_create_takes_the_lowest_free_slot_honouring_overrides(env: Env) -> None
 
 
 def test_create_skips_a_slot_whose_ports_are_busy_on_the_host(env: Env) -> None:
-    env.engines[LOCAL].busy = {20002}
+    env.engines[LOCAL].busy = {20003}  # slot 0's pooler session port (release 2026-09)
     assert env.main("create", "shop") == 0
     assert env.stack_files()["Pulumi.shop.yaml"]["config"]["supabase:portSlot"] == 1
-    assert "slot 0 ports [20002] are in use on host local, trying the next free slot" in (
+    assert "slot 0 ports [20003] are in use on host local, trying the next free slot" in (
         env.out.getvalue()
     )
 
@@ -152,7 +164,19 @@ def test_create_many_in_parallel(env: Env) -> None:
 
 
 def test_create_with_excluded_services(env: Env) -> None:
-    assert env.main("create", "shop", "--exclude", "analytics", "--exclude", "studio") == 0
+    assert (
+        env.main(
+            "create",
+            "shop",
+            "--release",
+            "2024-04",
+            "--exclude",
+            "analytics",
+            "--exclude",
+            "studio",
+        )
+        == 0
+    )
     config = env.stack_files()["Pulumi.shop.yaml"]["config"]
     assert config["supabase:exclude"] == ["analytics", "studio"]
 
@@ -179,6 +203,7 @@ def test_create_places_on_the_most_free_host_and_records_it(
         "supabase:dockerHost": "tcp://b:2376",
         "supabase:dockerSocket": "/run/d.sock",
         "supabase:dockerCertPath": str(certs),
+        "supabase:release": "2026-09",
     }
 
 

@@ -428,9 +428,6 @@ def default_project() -> Run:
 #: Settings the loader accepts whose effect another branch is wiring: strict, so the probe
 #: fails the suite as soon as the setting reaches its target and the mark must go.
 NOT_WIRED_YET = {
-    "release": "the 2026-09 services (supavisor, api-gw) are built by the release-wire branch",
-    "gateway": "the 2026-09 gateway choice is built by the release-wire branch",
-    "publishGatewayPorts": "publishing the gateway's ports or not is the edge branch's",
     "customDomains": "routing custom domains is the edge proxy's (edge branch)",
 }
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from components.services.base import Healthcheck, ProjectContext, ServiceSpec, flag
 
-IMAGE = "supabase/gotrue:v2.149.0"
 VERIFY_PATH = "/auth/v1/verify"
 
 
@@ -12,7 +11,6 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
     settings, auth, smtp = ctx.settings, ctx.settings.auth, ctx.settings.smtp
     return ServiceSpec(
         name="auth",
-        image=IMAGE,
         env={
             "GOTRUE_API_HOST": "0.0.0.0",
             "GOTRUE_API_PORT": "9999",

@@ -13,7 +13,6 @@ from components.services.base import (
     Upload,
 )
 
-IMAGE = "kong:2.8.1"
 CONFIG_PATH = "/home/kong/kong.yml"
 
 
@@ -32,7 +31,6 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
     )
     return ServiceSpec(
         name="kong",
-        image=IMAGE,
         env={
             "KONG_DATABASE": "off",
             "KONG_DECLARATIVE_CONFIG": CONFIG_PATH,

@@ -10,7 +10,6 @@ from components.services.base import (
     flag,
 )
 
-IMAGE = "supabase/storage-api:v1.0.6"
 STORAGE_PATH = "/var/lib/storage"
 
 
@@ -36,7 +35,6 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
         env["IMGPROXY_URL"] = "http://imgproxy:5001"
     return ServiceSpec(
         name="storage",
-        image=IMAGE,
         env=env,
         healthcheck=Healthcheck(
             ("CMD", "wget", "--no-verbose", "--tries=1", "--spider", "http://localhost:5000/status")
