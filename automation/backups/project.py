@@ -19,7 +19,6 @@ from automation.inventory import spec_for_stack
 from automation.observe import observe
 from automation.stackfiles import StackFile
 from automation.status import Status
-from components.services import DEFAULT_IMAGES
 
 if TYPE_CHECKING:
     from automation.context import FleetContext
@@ -71,7 +70,8 @@ class Project:
         images = self.stack.get("images") or {}
         if isinstance(images, dict) and images.get("db"):
             return str(images["db"])
-        image = DEFAULT_IMAGES["db"]
+        release = self.stack.release
+        image = release.image("db", release.default_gateway)
         mirror = self.stack.get("registryMirror")
         return f"{mirror}/{image}" if mirror else image
 
