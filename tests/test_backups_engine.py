@@ -186,6 +186,7 @@ def test_backup_break_restore_clone_drill(setup):
         "db-config",
         "storage-data",
         "functions-data",
+        "studio-snippets",
     }
     stored = target.root / "shop" / manifest.id
     assert sorted(os.listdir(target.root / "shop")) == [manifest.id]  # no temporary left

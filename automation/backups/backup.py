@@ -25,8 +25,10 @@ Report = Callable[[str], None]
 DB_COMMAND = ("postgres", "-c", "config_file=/etc/postgresql/postgresql.conf")
 #: Where the db service mounts its volumes (components/services/db.py).
 DB_MOUNTS = {"db-data": dump.PGDATA, "db-config": "/etc/postgresql-custom"}
-#: The data volume is taken logically (pg_dump), never as files of a running server.
-FILE_VOLUMES = tuple(key for key in VOLUMES if key != "db-data")
+#: Volumes not copied as files: the data directory is taken logically (pg_dump, never the
+#: files of a running server), and the Deno module cache is rebuilt when missing.
+NOT_FILES = ("db-data", "deno-cache")
+FILE_VOLUMES = tuple(key for key in VOLUMES if key not in NOT_FILES)
 
 
 def human_size(count: int) -> str:
