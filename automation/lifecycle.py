@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from automation import preflight, stackfiles
 from automation.cliargs import positive_int, ref_arg
 from automation.context import FleetContext
+from automation.edge import hosts_of, sync_edges
 from automation.engine import EngineUnreachable
 from automation.errors import FleetError
 from automation.inventory import spec_for_stack
@@ -100,6 +101,9 @@ def create(
             f"wrote {stacks[plan.ref].path}"
         )
 
+    # The edge (and its network, which the gateways join) comes up before the projects.
+    sync_edges(ctx, {plan.spec.name for plan in plans})
+
     def operation(ref: str, report: Report) -> str:
         try:
             return public_urls(deploy(ctx, stacks[ref], report))
@@ -156,7 +160,9 @@ def set_paused(
         outputs = deploy(ctx, stackfiles.read_stack(ctx.config.stacks_dir, name), report)
         return "paused" if paused else public_urls(outputs)
 
-    return ctx.run(list(stacks.values()), operation, parallel)
+    code = ctx.run(list(stacks.values()), operation, parallel)
+    sync_edges(ctx, hosts_of(ctx, stacks.values()))
+    return code
 
 
 def pause(ctx: FleetContext, refs: Sequence[str], *, all_: bool = False, parallel: int = 1) -> int:
@@ -226,7 +232,10 @@ def delete(
             f"with `docker -H {spec.url} volume rm {' '.join(kept)}`)"
         )
 
-    return ctx.run(list(stacks.values()), operation, parallel)
+    code = ctx.run(list(stacks.values()), operation, parallel)
+    # Only the deleted projects' routes go; the stack files of the others are unchanged.
+    sync_edges(ctx, {spec.name for spec in specs.values()})
+    return code
 
 
 # -- command line ------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from automation import stackfiles, views
 from automation.cliargs import positive_int, ref_arg
 from automation.containers import ContainerState
 from automation.context import FleetContext
+from automation.edge import say_urls
 from automation.engine import EngineFacts, EngineSpec, EngineUnreachable
 from automation.errors import FleetError
 from automation.inventory import project_host_url, spec_for_stack
@@ -318,6 +319,8 @@ def status(
     view = show(ctx, ref, views.STATUS, as_json=as_json, watch=watch)
     if view is None:
         return 0
+    if not as_json:
+        say_urls(ctx, [item.stack for item in view.projects if item.stack and not item.stack.error])
     return 0 if all(item.status.status in HEALTHY for item in view.projects) else 1
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from automation import stackfiles
 from automation.context import EngineLike, FleetContext
+from automation.edge import edge_of, plan_edges
 from automation.engine import EngineSpec, EngineUnreachable
 from automation.errors import FleetError
 from automation.inventory import free_capacity, placement_order, project_host_url
@@ -63,6 +64,9 @@ def place(
             known = existing + [_as_stack(ctx, plan) for plan in plans]
             plans.append(_plan(ctx, ref, known, host=host, extra=extra))
         _recheck(ctx, plans)
+        # Names, certificate files and ACME preflight of the edges: before any write.
+        plan_edges(ctx, [*existing, *(_as_stack(ctx, p) for p in plans)],
+                   {p.spec.name for p in plans})  # fmt: skip
         for plan in plans:
             stackfiles.write_new_stack(ctx.config.stacks_dir, plan.ref, plan.settings)
         return plans
@@ -137,6 +141,7 @@ def _plan(
         if spec.cert_path:
             settings["dockerCertPath"] = spec.cert_path
         settings.update(extra)
+        settings.update(edge_of(ctx).settings_for(ref, spec))
         return Plan(ref, spec, slot, settings)
     raise FleetError("no reachable host with room: " + "; ".join(unreachable))
 

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.naming import (
+    EDGE_NETWORK,
     SERVICE_LABEL,
     VOLUME_LABEL,
     container_name,
@@ -201,7 +202,14 @@ class SupabaseProject(pulumi.ComponentResource):
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(
                     name=self.network.name, aliases=[spec.name, *spec.aliases]
-                )
+                ),
+                # Behind the edge only the gateway joins the shared edge network, where the
+                # proxy reaches it by container name; every other service stays private.
+                *(
+                    [docker.ContainerNetworksAdvancedArgs(name=EDGE_NETWORK)]
+                    if settings.domain and spec.name == settings.gateway_service
+                    else []
+                ),
             ],
             ports=[
                 docker.ContainerPortArgs(

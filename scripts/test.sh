@@ -23,6 +23,9 @@ if [ "$(id -u)" = 0 ]; then
   # Node and npm run the rendered edge-functions main (the test installs its npm packages).
   command -v npm >/dev/null ||
     { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; }
+  # The edge proxy's real test: Pebble (ACME test CA and its DNS) and curl as the client.
+  { command -v pebble && command -v pebble-challtestsrv && command -v curl; } >/dev/null ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends pebble curl; }
 elif [ -n "${CI:-}" ]; then
   echo "CI needs root to install dockerd, sshd and PostgreSQL for the real-engine tests" >&2
   exit 1

@@ -230,7 +230,9 @@ def _http_filters(routes: tuple[Route, ...], keys: GatewayKeys) -> list[dict[str
     ]
 
 
-def _listener(routes: tuple[Route, ...], keys: GatewayKeys) -> dict[str, Any]:
+def _listener(
+    routes: tuple[Route, ...], keys: GatewayKeys, trusted_hops: int = 0
+) -> dict[str, Any]:
     hcm = {
         "@type": HCM_TYPE,
         "stat_prefix": "ingress_http",
@@ -278,6 +280,8 @@ def _listener(routes: tuple[Route, ...], keys: GatewayKeys) -> dict[str, Any]:
         },
         "http_filters": _http_filters(routes, keys),
     }
+    if trusted_hops:
+        hcm["xff_num_trusted_hops"] = trusted_hops
     return {
         "@type": LISTENER_TYPE,
         "name": "supabase",
@@ -354,11 +358,17 @@ def _dump(document: dict[str, Any]) -> str:
     return yaml.safe_dump(document, sort_keys=False, width=_YAML_WIDTH)
 
 
-def render_envoy_config(keys: GatewayKeys, *, enabled_services: Collection[str]) -> dict[str, str]:
-    """Container path -> file content of the project's Envoy config."""
+def render_envoy_config(
+    keys: GatewayKeys, *, enabled_services: Collection[str], trusted_hops: int = 0
+) -> dict[str, str]:
+    """Container path -> file content of the project's Envoy config.
+
+    ``trusted_hops`` is 1 behind the edge proxy: Envoy then keeps the proxy's
+    X-Forwarded-Proto (https) instead of setting it from its own plain-HTTP listener.
+    """
     table = routes_for(keys, enabled_services)
     return {
         BOOTSTRAP_PATH: _dump(_bootstrap(keys.project_ref)),
-        LDS_PATH: _dump({"resources": [_listener(table, keys)]}),
+        LDS_PATH: _dump({"resources": [_listener(table, keys, trusted_hops)]}),
         CDS_PATH: _dump({"resources": _clusters(table)}),
     }

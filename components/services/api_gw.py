@@ -26,6 +26,7 @@ from components.services.base import (
     ServiceSpec,
     Upload,
 )
+from components.services.kong import BEHIND_EDGE_ENV
 
 HTTP_PORT = 8000
 HTTPS_PORT = 8443
@@ -76,13 +77,19 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
     publish = [Publish(HTTP_PORT, settings.ports.kong_http, settings.kong_bind_address)]
     if gateway.https and settings.ports.kong_https is not None:
         publish.append(Publish(HTTPS_PORT, settings.ports.kong_https, settings.kong_bind_address))
+    env = dict(gateway.env)
+    if settings.domain and settings.gateway == "kong":
+        # As for 2024-04's Kong: pass the edge proxy's X-Forwarded-* on.
+        env |= BEHIND_EDGE_ENV
     return ServiceSpec(
         name="api-gw",
-        env=gateway.env,
+        env=env,
         command=gateway.command,
         healthcheck=gateway.healthcheck,
         needs=("studio",),
-        uploads=_config_uploads(gateway, gateway_keys(ctx), enabled),
+        uploads=_config_uploads(
+            gateway, gateway_keys(ctx), enabled, behind_edge=bool(settings.domain)
+        ),
         publish=tuple(publish),
         aliases=("kong", "envoy"),
     )
@@ -109,10 +116,19 @@ def gateway_keys(ctx: ProjectContext) -> pulumi.Output[GatewayKeys]:
 
 
 def _config_uploads(
-    gateway: Gateway, keys: pulumi.Output[GatewayKeys], enabled: Collection[str]
+    gateway: Gateway,
+    keys: pulumi.Output[GatewayKeys],
+    enabled: Collection[str],
+    *,
+    behind_edge: bool = False,
 ) -> tuple[Upload, ...]:
     """One secret upload per rendered file."""
-    rendered = keys.apply(lambda resolved: gateway.render(resolved, enabled_services=enabled))
+    # Behind the edge Envoy trusts one hop (the proxy) for X-Forwarded-Proto; Kong's
+    # counterpart is KONG_TRUSTED_IPS in its env.
+    options = {"trusted_hops": 1} if behind_edge and gateway.render is render_envoy_config else {}
+    rendered = keys.apply(
+        lambda resolved: gateway.render(resolved, enabled_services=enabled, **options)
+    )
     return tuple(
         Upload(path, pulumi.Output.secret(rendered.apply(lambda files, p=path: files[p])))
         for path in gateway.files
