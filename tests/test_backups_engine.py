@@ -390,7 +390,7 @@ def test_backup_and_restore_through_an_ssh_engine(setup, engine_a, tmp_path, mon
     fleet, workspace, client, target, key = setup
     if shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists():
         if os.environ.get("CI"):
-            pytest.fail("CI installs openssh-server (.ci/sshd-deps.sh)", pytrace=False)
+            pytest.fail("CI installs openssh-server (.ci/system-deps.sh)", pytrace=False)
         pytest.skip("sshd is not installed (apt-get install openssh-server)")
     sshd = PrivateSshd(tmp_path / "sshd")
     try:
