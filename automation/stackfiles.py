@@ -42,9 +42,31 @@ def stack_path(stacks_dir: Path, name: str) -> Path:
 
 def _as_int(value: object) -> object:
     """Pulumi writes config set from the CLI as strings; read "3" as 3."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.isdigit():
         return int(value)
     return value
+
+
+#: Settings the fleet acts on, read as strictly as the program reads them: a value the
+#: program would refuse must not steer the fleet (``paused: "yes"`` is not "not paused").
+_BOOLEAN_KEYS = ("paused", "logs", "publishGatewayPorts")
+
+
+def _check_fleet_keys(path: Path, config: Mapping[str, Any]) -> None:
+    for key in _BOOLEAN_KEYS:
+        value = config.get(f"{NAMESPACE}:{key}")
+        text = value.lower() if isinstance(value, str) else None
+        if value is not None and not isinstance(value, bool) and text not in ("true", "false"):
+            raise FleetError(
+                f"{path}: `{NAMESPACE}:{key}` must be true or false, got {value!r}; "
+                f"fix it with `pulumi config set {key} true|false`"
+            )
+    slot = _as_int(config.get(f"{NAMESPACE}:portSlot"))
+    if slot is not None and (isinstance(slot, bool) or not isinstance(slot, int)):
+        raise FleetError(
+            f"{path}: `{NAMESPACE}:portSlot` must be a whole number, got {slot!r}; "
+            "fix it with `pulumi config set portSlot <N>`"
+        )
 
 
 def _structured(path: Path, key: str, value: object, kind: type) -> Any:
@@ -59,10 +81,8 @@ def _structured(path: Path, key: str, value: object, kind: type) -> Any:
 
 
 def _as_bool(value: object) -> bool:
-    """Pulumi writes booleans set from the CLI as "true"/"false" strings."""
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return bool(value)
+    """Pulumi writes booleans set from the CLI as "true"/"false" strings (checked on load)."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 @dataclass(frozen=True)
@@ -188,6 +208,7 @@ def _load(path: Path) -> dict[str, Any]:
             f"{path}: `{NAMESPACE}:ref` {ref!r} is not a valid project ref (1 to 63 lowercase "
             "letters, digits and hyphens); fix it with `pulumi config set ref <ref>`"
         )
+    _check_fleet_keys(path, data.get("config") or {})
     return data
 
 
