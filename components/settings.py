@@ -413,6 +413,13 @@ def _settings(config: StackConfig, stack: str) -> Settings:
     _check_services(config, release)
     docker_host = config.docker_host
     if config.docker_cert_path is not None:
+        if not (docker_host or "").startswith("tcp://"):
+            raise SettingsError(
+                f"dockerCertPath is set but dockerHost {docker_host or '(the local socket)'!r} "
+                "is not a tcp:// engine, so the certificates would never be used; remove it "
+                "with `pulumi config rm dockerCertPath`, or point dockerHost at the TLS engine "
+                "with `pulumi config set dockerHost tcp://<host>:2376`"
+            )
         _cert_dir(config.docker_cert_path)
     if docker_host and docker_host.startswith("tcp://") and config.docker_cert_path is None:
         raise SettingsError(

@@ -199,6 +199,17 @@ class TestDockerHost:
         assert settings.docker_cert_path == str(tmp_path)
         assert settings.public_host == "engine.example.com"
 
+    @pytest.mark.parametrize("host", [None, "unix:///run/docker.sock", "ssh://ops@engine"])
+    def test_cert_path_without_a_tcp_engine_is_refused(
+        self, tmp_path: Path, host: str | None
+    ) -> None:
+        for name in ("ca.pem", "cert.pem", "key.pem"):
+            (tmp_path / name).write_text("x")
+        given = {"dockerCertPath": str(tmp_path)} | ({"dockerHost": host} if host else {})
+        message = problem(given)
+        assert "is not a tcp:// engine, so the certificates would never be used" in message
+        assert "`pulumi config rm dockerCertPath`" in message
+
     @pytest.mark.parametrize(
         "host",
         ["ssh://-oProxyCommand=touch%20x@h", "ssh://-host", "ssh://user:pw@host"],
