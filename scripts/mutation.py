@@ -3,6 +3,7 @@
 
     .venv/bin/python scripts/mutation.py                  # fresh run over both packages
     .venv/bin/python scripts/mutation.py components/ports.py automation/slots.py
+    .venv/bin/python scripts/mutation.py --keep           # only mutants not run yet / changed
     .venv/bin/python scripts/mutation.py --report         # figures of the last run only
 
 mutmut (configured in pyproject.toml, ``[tool.mutmut]``) copies the packages into
@@ -61,6 +62,8 @@ STATUS_BY_EXIT_CODE = {
 #: Statuses that say nothing about the tests and stay out of the score.
 UNSCORED = frozenset({"not checked", "skipped", "interrupted"})
 COLUMNS = ("killed", "survived", "timeout", "no tests", "other")
+#: The last column counts the unscored mutants: those a cut-short run has not reached yet.
+NOT_RUN = "not run"
 
 
 @dataclass
@@ -71,7 +74,7 @@ class Tally:
     equivalent: int = 0
 
     def add(self, status: str, equivalent: bool) -> None:
-        column = status if status in COLUMNS or status in UNSCORED else "other"
+        column = NOT_RUN if status in UNSCORED else status if status in COLUMNS else "other"
         self.counts[column] += 1
         self.equivalent += equivalent
 
@@ -130,7 +133,7 @@ def percent(value: float | None) -> str:
 
 
 def row(label: str, figures: Tally) -> str:
-    cells = "".join(f"{figures.counts[column]:>10}" for column in COLUMNS)
+    cells = "".join(f"{figures.counts[column]:>10}" for column in (*COLUMNS, NOT_RUN))
     return (
         f"{label:<38}{cells}{figures.equivalent:>8}"
         f"{percent(figures.score()):>9}{percent(figures.score(drop_equivalent=True)):>10}"
@@ -138,23 +141,27 @@ def row(label: str, figures: Tally) -> str:
 
 
 def report(per_module: dict[Path, Tally], show_modules: bool) -> None:
-    header = "".join(f"{column:>10}" for column in COLUMNS)
+    header = "".join(f"{column:>10}" for column in (*COLUMNS, NOT_RUN))
     print(f"{'module':<38}{header}{'equiv.':>8}{'score':>9}{'w/o eq.':>10}")
     packages: dict[str, Tally] = {package: Tally() for package in PACKAGES}
     for module, figures in per_module.items():
         packages[module.parts[0]].merge(figures)
         if show_modules:
             print(row(str(module), figures))
-    print("-" * 136)
+    print("-" * 146)
     for package, figures in packages.items():
         print(row(f"{package}/ (package)", figures))
     print("score = killed / (killed + survived + timeout + no tests + other);")
     print("'w/o eq.' leaves out the survivors listed in scripts/mutation-equivalent.md")
 
 
-def run_mutmut(selected: list[Path], max_children: int) -> float:
-    """Run mutmut (fresh unless modules are selected); return the wall time in seconds."""
-    if not selected and MUTANTS.exists():
+def run_mutmut(selected: list[Path], max_children: int, keep: bool) -> float:
+    """Run mutmut (fresh unless ``keep`` or modules are selected); return the wall time.
+
+    Naming modules reruns all their mutants; ``keep`` lets mutmut run only the mutants
+    without a result yet (new or changed functions), keeping earlier results.
+    """
+    if not (selected or keep) and MUTANTS.exists():
         shutil.rmtree(MUTANTS)
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
     command += [mutant_glob(module) for module in selected]
@@ -168,13 +175,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", type=Path, help="only these modules (paths)")
     parser.add_argument("--report", action="store_true", help="print the last run's figures")
+    parser.add_argument("--keep", action="store_true", help="keep earlier results (incremental)")
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutants (2)")
     args = parser.parse_args(argv)
     selected = [Path(os.path.relpath(Path(module).resolve(), ROOT)) for module in args.modules]
     unknown = [str(module) for module in selected if module not in modules()]
     if unknown:
         parser.error(f"not a module of {' or '.join(PACKAGES)}: {', '.join(unknown)}")
-    elapsed = None if args.report else run_mutmut(selected, args.max_children)
+    elapsed = None if args.report else run_mutmut(selected, args.max_children, args.keep)
     figures = tally()
     if selected:
         figures = {module: figures[module] for module in selected if module in figures}
