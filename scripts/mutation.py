@@ -196,11 +196,10 @@ def generate() -> None:
 
 
 def run_mutmut(names: list[str], max_children: int) -> None:
-    """Run mutmut on the named mutants (all pending ones when ``names`` is empty)."""
+    """Run mutmut on the named mutants; stop with its log's tail if it could not run them."""
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
-    with LOG.open("a") as log:
-        # mutmut exits non-zero when mutants survive; the figures printed after say how many.
-        subprocess.run(
+    with LOG.open("w") as log:
+        done = subprocess.run(
             command + names,
             cwd=ROOT,
             check=False,
@@ -208,6 +207,9 @@ def run_mutmut(names: list[str], max_children: int) -> None:
             stderr=subprocess.STDOUT,
             preexec_fn=lambda: os.nice(19),
         )
+    if done.returncode != 0:  # e.g. the clean test run failed: no mutant result is valid
+        tail = LOG.read_text(errors="replace").replace("\r", "\n").splitlines()[-25:]
+        sys.exit("mutmut failed:\n" + "\n".join(tail))
 
 
 def main(argv: list[str] | None = None) -> None:
