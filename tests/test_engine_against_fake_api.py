@@ -372,7 +372,9 @@ def test_ports_of_running_and_stopped_containers_are_taken(
     assert inspected == {"s" * 64, "g" * 64}  # running containers need no inspect
 
 
-def test_a_local_engine_also_counts_ports_held_outside_docker(clients: Clients) -> None:
+def test_a_local_engine_also_counts_ports_held_outside_docker(
+    clients: Clients, fake: FakeDocker
+) -> None:
     with socket.socket() as holder:
         holder.bind(("0.0.0.0", 0))
         holder.listen()
@@ -384,6 +386,9 @@ def test_a_local_engine_also_counts_ports_held_outside_docker(clients: Clients) 
         # A remote engine's host is not this machine: its own sockets say nothing.
         remote = Engine(EngineSpec("remote", "tcp://10.0.0.9:2376", 1))
         assert remote.ports_in_use([held, free]) == set()
+        # A port Docker publishes is taken even where nothing on this host holds it now.
+        fake.containers = [FakeContainer("p" * 64, {}, ports=[{"PublicPort": free}])]
+        assert local().ports_in_use([held, free]) == {held, free}
 
 
 # -- volumes ------------------------------------------------------------------------------
@@ -466,7 +471,8 @@ def fake_ssh(tmp_path: Path, script: str) -> Path:
     bin_dir.mkdir()
     ssh = bin_dir / "ssh"
     ssh.write_text(
-        f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path / "args"}\n' + textwrap.dedent(script)
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path / "args"}\n'
+        f"readlink /proc/self/fd/0 > {tmp_path / 'stdin'}\n" + textwrap.dedent(script)
     )
     ssh.chmod(ssh.stat().st_mode | stat.S_IXUSR)
     return bin_dir
@@ -497,6 +503,8 @@ def test_an_ssh_engine_forwards_a_private_socket_to_the_remote_docker_socket(
         "-p", "2222", "--", "deploy@db.example",
     ]  # fmt: skip
     assert stat.S_ISSOCK(os.stat(local_socket).st_mode)
+    # ssh must never wait on the user's terminal: its input is /dev/null.
+    assert (tmp_path / "stdin").read_text().strip() == os.devnull
     engine.ping()  # the tunnel is alive: reused, not reopened
     assert len(clients.made) == 1
     engine.close()

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from automation.errors import FleetError
-from automation.names import ADJECTIVES, NOUNS, generate_ref
+from automation.names import ADJECTIVES, NOUNS, check_ref, generate_ref
 
 
 class Highest(random.Random):
@@ -33,3 +33,12 @@ def test_a_full_name_space_tells_how_to_name_the_project() -> None:
     with pytest.raises(FleetError) as raised:
         generate_ref(Everything(), random.Random(3))
     assert str(raised.value).endswith("give one explicitly: `supabase-fleet create <ref>`")
+
+
+def test_an_invalid_ref_is_explained_with_an_example() -> None:
+    with pytest.raises(FleetError) as raised:
+        check_ref("Shop_1")
+    message = str(raised.value)
+    assert message.startswith("invalid ref 'Shop_1': a ref is a DNS label")
+    assert message.endswith("with no hyphen at either end (for example `shop-prod`)")
+    assert check_ref("shop-prod") == "shop-prod"  # the example given is itself valid

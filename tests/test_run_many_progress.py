@@ -159,3 +159,15 @@ def test_the_summary_shows_whole_seconds_per_project() -> None:
     assert out.getvalue() == (
         "\nSummary:\n  ok     a (62s): up\n  FAILED b (0s): no\n1 succeeded, 1 failed\n"
     )
+
+
+def test_the_summary_shows_how_long_each_project_took(clock: list[float]) -> None:
+    out = io.StringIO()
+
+    def slow(ref: str, report: runner.Report) -> str:
+        clock[0] += 61.0
+        return "up"
+
+    (outcome,) = run_many(["a"], slow, parallel=1, out=out, live=False)
+    assert outcome.seconds == 61.0
+    assert "  ok     a (61s): up\n" in out.getvalue()

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from automation.errors import FleetError
-from automation.slots import PortClaim, blocked_slots, slot_of_port
+from automation.slots import PortClaim, blocked_slots, lowest_free_slot, slot_of_port
 from automation.stackfiles import StackFile, new_stack_data
-from components.ports import MAX_SLOT, slot_ports
+from components.ports import MAX_SLOT, PORT_BASE, SLOT_WIDTH, slot_ports
 
 
 def test_a_claim_carries_the_stack_s_ref_slot_and_overrides() -> None:
@@ -20,8 +20,11 @@ def test_a_claim_carries_the_stack_s_ref_slot_and_overrides() -> None:
 
 def test_a_stack_with_an_unusable_slot_is_named_when_slots_are_counted() -> None:
     broken = StackFile("blog", Path("Pulumi.blog.yaml"), new_stack_data({"portSlot": "x"}))
-    with pytest.raises(FleetError, match=r"^project 'blog' has an unusable port setting"):
+    with pytest.raises(FleetError) as raised:
         blocked_slots([PortClaim.of(broken)])
+    message = str(raised.value)
+    assert message.startswith("project 'blog' has an unusable port setting (portSlot must")
+    assert message.endswith("fix its stack file first, the free slots cannot be known until then")
 
 
 def test_every_port_of_the_last_slot_belongs_to_it() -> None:
@@ -37,3 +40,15 @@ def test_an_override_into_the_last_slot_blocks_it() -> None:
         ref="odd", slot=None, overrides={"kongHttp": last_http, "kongHttps": 443, "postgres": 5432}
     )
     assert blocked_slots([claim]) == {MAX_SLOT}
+
+
+def test_a_full_range_names_the_first_and_last_host_port_of_the_slots() -> None:
+    last_port = PORT_BASE + MAX_SLOT * SLOT_WIDTH + SLOT_WIDTH - 1  # end of the last block
+    with pytest.raises(FleetError) as raised:
+        lowest_free_slot(range(MAX_SLOT + 1))
+    assert str(raised.value) == (
+        f"no free port slot: all slots 0 to {MAX_SLOT} (host ports {PORT_BASE} to "
+        f"{last_port}) are in use; delete a project or give the new one explicit ports "
+        "under `supabase:ports:`"
+    )
+    assert lowest_free_slot(range(MAX_SLOT)) == MAX_SLOT
