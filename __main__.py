@@ -2,15 +2,23 @@
 
 import pulumi
 
-from components.settings import SettingsError, load_settings
+from components.sdk_versions import SdkTooOld, require_sdks
+from components.settings import SettingsError, load_settings, runtime_config
 from components.supabase_project import SupabaseProject, SupabaseProjectArgs
 
-config = pulumi.Config()
+try:
+    require_sdks()
+except SdkTooOld as error:
+    raise pulumi.RunError(str(error)) from None
+
+# The whole config, not key by key: a misspelt or unknown key must fail too.
+values, other_keys, secret_keys = runtime_config()
 try:
     settings = load_settings(
-        config.get,
+        values,
         stack=pulumi.get_stack(),
-        is_secret=lambda key: pulumi.runtime.is_config_secret(config.full_key(key)),
+        is_secret=secret_keys.__contains__,
+        other_keys=other_keys,
     )
 except SettingsError as error:
     raise pulumi.RunError(f"invalid stack configuration: {error}") from None

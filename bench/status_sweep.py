@@ -5,8 +5,10 @@ and list every project container of an engine (``Engine.containers_by_project``)
 starts its own private dockerd (see tests/engines.py), never the machine's Docker, fills
 it with labelled projects and times sweeps at each size.
 
-Run from the repository root, as root with dockerd and busybox-static installed::
+Run as root with dockerd and busybox-static installed (``.ci/dockerd-deps.sh``), from
+the repository root, either way::
 
+    python bench/status_sweep.py [--sizes 20 50 100 200] [--runs 5]
     python -m bench.status_sweep [--sizes 20 50 100 200] [--runs 5]
 """
 
@@ -14,14 +16,21 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from automation.engine import Engine, EngineSpec
-from automation.stackfiles import list_stacks, write_new_stack
-from tests.engines import (
+# Run as a script, Python puts bench/ first on the path, not the repository root that holds
+# automation/ and tests/ (``python -m`` from the root does): put the root there either way.
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from automation.engine import Engine, EngineSpec  # noqa: E402
+from automation.stackfiles import list_stacks, write_new_stack  # noqa: E402
+from tests.engines import (  # noqa: E402
     PrivateDockerd,
     run_project,
     start_engines,

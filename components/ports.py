@@ -53,9 +53,7 @@ class HostPorts:
     def by_setting(self) -> dict[str, int]:
         """The published ports keyed by their setting name under ``ports:`` (kongHttp, ...)."""
         values = asdict(self)
-        return {
-            name: values[attr] for name, attr in _FIELDS.items() if values[attr] is not None
-        }
+        return {name: values[attr] for name, attr in _FIELDS.items() if values[attr] is not None}
 
 
 def slot_ports(slot: int, names: tuple[str, ...] = DEFAULT_PORT_NAMES) -> HostPorts:
@@ -101,7 +99,7 @@ def plan_ports(
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
             raise PortPlanError(
                 f"ports.{name} must be a whole number from 1 to 65535, got {port!r}; "
-                f"fix it in the stack file under `supabase:ports:`"
+                f"fix it with `pulumi config set --path 'ports.{name}' <port>`"
             )
     if slot is None:
         missing = sorted(set(names) - set(overrides))
@@ -119,5 +117,8 @@ def plan_ports(
     clashes = {port: names for port, names in by_port.items() if len(names) > 1}
     if clashes:
         detail = "; ".join(f"{' and '.join(sorted(n))} both use {p}" for p, n in clashes.items())
-        raise PortPlanError(f"ports clash: {detail}; give each port its own number under `ports:`")
+        raise PortPlanError(
+            f"ports clash: {detail}; give each port its own number with "
+            "`pulumi config set --path 'ports.<name>' <port>`"
+        )
     return HostPorts(**{_FIELDS[name]: int(port) for name, port in chosen.items()})

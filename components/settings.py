@@ -2,38 +2,42 @@
 
 Every other module works from the frozen ``Settings`` this module returns, so a bad value
 fails here, with a message that names the setting and the fix, and nothing is created.
+The per-value checks (types, patterns, bounds, unknown keys) live on the pydantic models of
+``components.stack_config``; this module turns their errors into messages with a working
+``pulumi config`` command, and applies the rules that tie settings together.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
+import difflib
 import re
-from collections.abc import Callable, Mapping
+import shlex
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
-from components.naming import REF_PATTERN
+from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
+
 from components.ports import HostPorts, PortPlanError, plan_ports
-from components.releases import ALL_SERVICE_NAMES, DEFAULT_RELEASE, RELEASES, Release
+from components.releases import DEFAULT_RELEASE, RELEASES, Release
+from components.setting_types import check_cert_dir, url_host
+from components.stack_config import (
+    KEYS,
+    NAMESPACE,
+    SECRET_KEYS,
+    AuthConfig,
+    PortsConfig,
+    ResourceConfig,
+    SmtpConfig,
+    StackConfig,
+)
 
 #: Every service of the default (2024-04) release, in catalog order.
 ALL_SERVICES: tuple[str, ...] = RELEASES[DEFAULT_RELEASE].services
 #: Services a 2024-04 project may leave out with ``exclude``, and what leaves with each.
 OPTIONAL_SERVICES: dict[str, tuple[str, ...]] = dict(RELEASES[DEFAULT_RELEASE].optional)
-MIN_JWT_SECRET = 32
-MIN_PASSWORD = 16
-MIN_DASHBOARD_PASSWORD = 12
-DOCKER_HOST_SCHEMES = ("unix", "ssh", "tcp")
-#: A Docker image reference: optional registry/path, then name, then a tag and/or digest.
-IMAGE_PATTERN = re.compile(
-    r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
-    r"(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$"
-)
-#: Postgres may only use these characters in a password that goes into connection URLs.
-URL_SAFE_PASSWORD = re.compile(r"^[A-Za-z0-9._~-]+$")
-LOG_SIZE_PATTERN = re.compile(r"^[1-9][0-9]*[kmg]$")
 
 
 class SettingsError(ValueError):
@@ -81,6 +85,7 @@ class AuthSettings:
     disable_signup: bool = False
     email_signup: bool = True
     email_autoconfirm: bool = False
+    """``load_settings`` defaults it to true when no SMTP host is set (nobody gets mail)."""
     anonymous_users: bool = False
     phone_signup: bool = True
     phone_autoconfirm: bool = True
@@ -151,11 +156,12 @@ class Settings:
 
     @property
     def public_host(self) -> str:
-        """The host name clients use for published ports (the Docker host's address)."""
-        parsed = urlparse(self.docker_host)
+        """The host clients use for published ports (the Docker host's address), as it goes
+        into a URL: an IPv6 address comes in brackets (``[2001:db8::7]``)."""
+        parsed = urlsplit(self.docker_host)
         if parsed.scheme == "unix" or not parsed.hostname:
             return "localhost"
-        return parsed.hostname
+        return url_host(parsed.hostname)
 
     def enabled(self, service: str) -> bool:
         """Whether the project runs ``service``."""
@@ -167,272 +173,382 @@ Reader = Callable[[str], str | None]
 SecretCheck = Callable[[str], bool]
 """Says whether a config key was stored as a secret (``--secret``)."""
 
-
-def load_settings(read: Reader, *, stack: str, is_secret: SecretCheck) -> Settings:
-    """Read and validate every setting; raise ``SettingsError`` on the first bad one."""
-    raw = _RawConfig(read, is_secret)
-    ref = raw.string("ref") or stack
-    if not REF_PATTERN.match(ref):
-        source = "ref" if raw.string("ref") else "the stack name (the default for ref)"
-        raise SettingsError(
-            f"ref {ref!r} from {source} is not a valid project ref: use 1 to 63 lowercase "
-            "letters, digits and hyphens, not starting or ending with a hyphen; fix it with "
-            "`pulumi config set ref <ref>`"
-        )
-    release_name = raw.string("release") or DEFAULT_RELEASE
-    if release_name not in RELEASES:
-        raise SettingsError(
-            f"release {release_name!r} is not known; the releases are {sorted(RELEASES)}; "
-            "fix it with `pulumi config set release 2026-09`"
-        )
-    release = RELEASES[release_name]
-    gateway = raw.string("gateway") or release.default_gateway
-    if gateway not in release.gateways:
-        raise SettingsError(
-            f"gateway {gateway!r} is not offered by release {release_name}; it offers "
-            f"{list(release.gateways)}; "
-            f"fix it with `pulumi config set gateway {release.default_gateway}`"
-        )
-    logs = raw.boolean("logs")
-    logs = release.logs_default if logs is None else logs
-    domain = raw.string("domain")
-    custom_domains = tuple(raw.structured("customDomains", list))
-    publish_gateway_ports = raw.boolean("publishGatewayPorts")
-    if publish_gateway_ports is None:
-        publish_gateway_ports = domain is None
-    slot = raw.integer("portSlot")
-    try:
-        ports = plan_ports(slot, raw.mapping("ports"), release.port_names)
-    except PortPlanError as error:
-        raise SettingsError(str(error)) from None
-    given = {
-        "ref": ref,
-        "ports": ports,
-        "release": release_name,
-        "gateway": gateway,
-        "logs": logs,
-        "domain": domain,
-        "custom_domains": custom_domains,
-        "publish_gateway_ports": publish_gateway_ports,
-        "port_slot": slot,
-        "kong_bind_address": raw.ip("kongBindAddress"),
-        "postgres_bind_address": raw.ip("postgresBindAddress"),
-        "site_url": raw.url("siteUrl"),
-        "api_external_url": raw.url("apiExternalUrl"),
-        "additional_redirect_urls": tuple(raw.url_list("additionalRedirectUrls")),
-        "smtp": _smtp(raw),
-        "auth": _auth(raw),
-        "dashboard_username": raw.string("dashboardUsername"),
-        "dashboard_password": raw.secret("dashboardPassword", MIN_DASHBOARD_PASSWORD),
-        "jwt_secret": raw.secret("jwtSecret", MIN_JWT_SECRET),
-        "postgres_password": raw.secret("postgresPassword", MIN_PASSWORD, url_safe=True),
-        "jwt_expiry": raw.integer("jwtExpiry", minimum=60),
-        "api_key_lifetime_days": raw.integer("apiKeyLifetimeDays", minimum=1),
-        "file_size_limit": raw.integer("fileSizeLimit", minimum=1),
-        "functions_verify_jwt": raw.boolean("functionsVerifyJwt"),
-        "imgproxy_webp_detection": raw.boolean("imgproxyWebpDetection"),
-        "rest_schemas": raw.string("restSchemas"),
-        "studio_organization": raw.string("studioOrganization"),
-        "studio_project": raw.string("studioProject"),
-        "enabled_services": _enabled_services(raw, release, logs),
-        "resources": _resources(raw),
-        "image_overrides": _images(raw),
-        "registry_mirror": _registry_mirror(raw),
-        "docker_host": _docker_host(raw),
-        "docker_socket": _absolute_path(raw, "dockerSocket"),
-        "docker_cert_path": raw.string("dockerCertPath"),
-        "paused": raw.boolean("paused"),
-        "log_max_size": _log_max_size(raw),
-        "log_max_files": raw.integer("logMaxFiles", minimum=1),
-    }
-    # Unset settings take the defaults declared once, on the Settings dataclass.
-    settings = Settings(**{name: value for name, value in given.items() if value is not None})
-    if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", settings.dashboard_username):
-        raise SettingsError(
-            "dashboardUsername may use letters, digits and _ . @ - (1 to 64 characters); "
-            "fix it with `pulumi config set dashboardUsername <name>`"
-        )
-    if not settings.api_external_url:
-        default_url = (
-            f"https://{settings.domain}"
-            if settings.domain
-            else f"http://{settings.public_host}:{ports.kong_http}"
-        )
-        settings = replace(settings, api_external_url=default_url)
-    return settings
-
-
-class _RawConfig:
-    """Typed access to raw config strings, with errors that name the setting."""
-
-    def __init__(self, read: Reader, is_secret: SecretCheck) -> None:
-        self._read = read
-        self._is_secret = is_secret
-
-    def string(self, key: str) -> str | None:
-        value = self._read(key)
-        return value.strip() if value is not None and value.strip() else None
-
-    def integer(self, key: str, *, minimum: int | None = None) -> int | None:
-        value = self.string(key)
-        if value is None:
-            return None
-        if not re.fullmatch(r"-?[0-9]+", value):
-            raise SettingsError(
-                f"{key} must be a whole number, got {value!r}; "
-                f"fix it with `pulumi config set {key} <number>`"
-            )
-        number = int(value)
-        if minimum is not None and number < minimum:
-            raise SettingsError(
-                f"{key} must be at least {minimum}, got {number}; "
-                f"fix it with `pulumi config set {key} <number>`"
-            )
-        return number
-
-    def boolean(self, key: str) -> bool | None:
-        value = self.string(key)
-        if value is None:
-            return None
-        if value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        raise SettingsError(
-            f"{key} must be true or false, got {value!r}; "
-            f"fix it with `pulumi config set {key} true|false`"
-        )
-
-    def structured(self, key: str, kind: type) -> Any:
-        value = self.string(key)
-        if value is None:
-            return kind()
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = None
-        if not isinstance(parsed, kind):
-            shape = "a mapping" if kind is dict else "a list"
-            raise SettingsError(
-                f"{key} must be {shape}, got {value!r}; fix it in the stack file, e.g. "
-                f"`pulumi config set --path '{key}...'`"
-            )
-        return parsed
-
-    def mapping(self, key: str) -> dict[str, Any]:
-        return self.structured(key, dict)
-
-    def url(self, key: str) -> str | None:
-        value = self.string(key)
-        if value is None:
-            return None
-        _check_url(key, value)
-        return value.rstrip("/")
-
-    def url_list(self, key: str) -> list[str]:
-        values = self.structured(key, list)
-        for index, value in enumerate(values):
-            _check_url(f"{key}[{index}]", value, allow_wildcards=True)
-        return values
-
-    def ip(self, key: str) -> str | None:
-        value = self.string(key)
-        if value is None:
-            return None
-        try:
-            ipaddress.ip_address(value)
-        except ValueError:
-            raise SettingsError(
-                f"{key} must be an IP address such as 127.0.0.1 or 0.0.0.0, got {value!r}; "
-                f"fix it with `pulumi config set {key} <address>`"
-            ) from None
-        return value
-
-    def secret(self, key: str, min_length: int, *, url_safe: bool = False) -> SecretValue | None:
-        value = self._read(key)
-        if value is None or value == "":
-            return None
-        fix = f"set it with `pulumi config set --secret {key} <value>`"
-        if not self._is_secret(key):
-            raise SettingsError(f"{key} is stored in plain text in the stack file; {fix}")
-        if len(value) < min_length:
-            raise SettingsError(
-                f"{key} is too short ({len(value)} characters, at least {min_length} needed); "
-                f"{fix}, or remove it to have one generated"
-            )
-        if url_safe and not URL_SAFE_PASSWORD.match(value):
-            raise SettingsError(
-                f"{key} may only use letters, digits and . _ ~ - (it goes into connection "
-                f"URLs); {fix}, or remove it to have one generated"
-            )
-        return SecretValue(value)
-
-
-def _check_url(key: str, value: object, *, allow_wildcards: bool = False) -> None:
-    parsed = urlparse(value) if isinstance(value, str) else None
-    host_ok = (
-        parsed is not None and bool(parsed.netloc) and (allow_wildcards or "*" not in parsed.netloc)
-    )
-    if parsed is None or parsed.scheme not in ("http", "https") or not host_ok:
-        raise SettingsError(
-            f"{key} must be an http:// or https:// URL with a host, got {value!r}; "
-            f"fix it with `pulumi config set {key} https://example.com`"
-        )
-
-
-def _smtp(raw: _RawConfig) -> SmtpSettings:
-    smtp = raw.mapping("smtp")
-    known = {"host", "port", "user", "adminEmail", "senderName"}
-    unknown = sorted(set(smtp) - known)
-    if unknown:
-        raise SettingsError(
-            f"smtp has unknown entries {unknown}; the known ones are {sorted(known)} "
-            "(the password goes in `pulumi config set --secret smtpPassword`)"
-        )
-    port = smtp.get("port", 587)
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise SettingsError(f"smtp.port must be a port number, got {port!r}; fix it under smtp:")
-    for key in ("host", "user", "adminEmail", "senderName"):
-        if not isinstance(smtp.get(key, ""), str):
-            raise SettingsError(f"smtp.{key} must be a string; fix it under smtp:")
-    return SmtpSettings(
-        host=smtp.get("host", ""),
-        port=port,
-        user=smtp.get("user", ""),
-        admin_email=smtp.get("adminEmail", ""),
-        sender_name=smtp.get("senderName", ""),
-        password=raw.secret("smtpPassword", 1),
-    )
-
-
-AUTH_KEYS = {
-    "disableSignup": "disable_signup",
-    "emailSignup": "email_signup",
-    "emailAutoconfirm": "email_autoconfirm",
-    "anonymousUsers": "anonymous_users",
-    "phoneSignup": "phone_signup",
-    "phoneAutoconfirm": "phone_autoconfirm",
+#: What to set instead of each ``docker:`` key: the program builds its own Docker provider
+#: from ``supabase:`` settings, so the default provider's config would be silently ignored.
+DOCKER_KEYS_INSTEAD = {
+    "host": "`pulumi config set dockerHost <url>`",
+    "certPath": "`pulumi config set dockerCertPath <dir>`",
+    "caMaterial": "`pulumi config set dockerCertPath <dir with ca.pem, cert.pem, key.pem>`",
+    "certMaterial": "`pulumi config set dockerCertPath <dir with ca.pem, cert.pem, key.pem>`",
+    "keyMaterial": "`pulumi config set dockerCertPath <dir with ca.pem, cert.pem, key.pem>`",
+    "sshOpts": "ssh options in ~/.ssh/config for the host of `dockerHost`",
+    "registryAuth": "`pulumi config set registryMirror <host/path>` or `images`",
+}
+#: Keys of other models by the loc prefix pydantic reports, for "did you mean" hints.
+NESTED_MODELS: dict[str, type] = {
+    "smtp": SmtpConfig,
+    "auth": AuthConfig,
+    "ports": PortsConfig,
+    "resources": ResourceConfig,
 }
 
 
-def _auth(raw: _RawConfig) -> AuthSettings:
-    given = raw.mapping("auth")
-    unknown = sorted(set(given) - set(AUTH_KEYS))
-    if unknown:
-        raise SettingsError(
-            f"auth has unknown entries {unknown}; the known ones are {sorted(AUTH_KEYS)}"
+def load_settings(
+    source: Mapping[str, Any] | Reader,
+    *,
+    stack: str,
+    is_secret: SecretCheck,
+    other_keys: Iterable[str] = (),
+) -> Settings:
+    """Read and validate every setting; raise ``SettingsError`` naming each bad one.
+
+    ``source`` is the ``supabase:`` namespace's raw values by key (no prefix): a mapping is
+    the whole namespace, so a key it holds that is not a setting is refused; a reader (like
+    ``pulumi.Config.get``) can only be asked for the known keys. ``other_keys`` are the full
+    names of the other namespaces' keys: ``docker:*`` ones are refused (see
+    ``DOCKER_KEYS_INSTEAD``), the rest are left alone. Empty values count as unset.
+    """
+    if isinstance(source, Mapping):
+        raw = {key: value for key, value in source.items() if value not in (None, "")}
+    else:
+        raw = {key: value for key in KEYS if (value := source(key)) not in (None, "")}
+    problems = [_docker_key(key) for key in sorted(other_keys) if key.startswith("docker:")]
+    problems += [
+        f"{key} is stored in plain text in the stack file; set it with "
+        f"`pulumi config set --secret {key} <value>`"
+        for key in sorted(SECRET_KEYS & raw.keys())
+        if not is_secret(key)
+    ]
+    try:
+        model = StackConfig.model_validate(raw)
+    except ValidationError as error:
+        problems += [_describe(detail) for detail in error.errors()]
+    if problems:
+        raise SettingsError(_join(problems))
+    return _settings(model, stack)
+
+
+def runtime_config() -> tuple[dict[str, str], list[str], set[str]]:
+    """The whole stack config the Pulumi runtime holds: this namespace's values by key, the
+    other namespaces' keys, and the keys stored as secrets (all without the prefix).
+
+    ``pulumi.Config`` reads one named key at a time, so it cannot find a misspelt one. The
+    language host hands the program the whole config as ``PULUMI_CONFIG`` (and the secret
+    keys as ``PULUMI_CONFIG_SECRET_KEYS``) and loads both into ``pulumi.runtime.config``;
+    the test mocks and the Automation API's inline programs set that map directly.
+    """
+    from pulumi.runtime import config as runtime
+
+    values = {**runtime.get_config_env(), **runtime.CONFIG.get()}
+    secret = set(runtime.get_config_secret_keys_env()) | {
+        key for key in values if runtime.is_config_secret(key)
+    }
+    prefix = f"{NAMESPACE}:"
+    own = {key.removeprefix(prefix): v for key, v in values.items() if key.startswith(prefix)}
+    others = [key for key in values if not key.startswith(prefix)]
+    return own, others, {key.removeprefix(prefix) for key in secret if key.startswith(prefix)}
+
+
+def _join(problems: list[str]) -> str:
+    if len(problems) == 1:
+        return problems[0]
+    return f"{len(problems)} settings need fixing:\n" + "\n".join(f"- {p}" for p in problems)
+
+
+def _docker_key(key: str) -> str:
+    name = key.removeprefix("docker:")
+    instead = DOCKER_KEYS_INSTEAD.get(
+        name, "the `dockerHost`, `dockerCertPath` and `dockerSocket` settings"
+    )
+    return (
+        f"{key} is not read by this program (it makes its own Docker provider from "
+        f"`{NAMESPACE}:` settings); use {instead}, and remove it with `pulumi config rm {key}`"
+    )
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    """A pydantic location as a ``pulumi config set --path`` path: ``resources.db.cpus``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*", str(part)):
+            text += f".{part}" if text else str(part)
+        else:
+            text += f'["{part}"]'
+    return text
+
+
+def _example(loc: tuple[Any, ...]) -> str:
+    names = [str(part) for part in loc if not isinstance(part, int)]
+    model = NESTED_MODELS.get(names[0]) if len(names) > 1 else StackConfig
+    name = names[-1]
+    fields = {f.alias: f for f in (model.model_fields.values() if model else ())}
+    examples = fields[name].examples if name in fields else None
+    if not examples:
+        return "<value>"
+    value = examples[0]
+    if isinstance(value, list):
+        value = value[0]
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+#: A whole mapping or list is set one entry at a time: the entry each hint shows.
+ENTRY_EXAMPLES: dict[str, tuple[tuple[Any, ...], str]] = {
+    "smtp": (("smtp", "host"), "smtp.example.com"),
+    "auth": (("auth", "emailAutoconfirm"), "true"),
+    "ports": (("ports", "kongHttp"), "8000"),
+    "resources": (("resources", "db", "memoryMb"), "2048"),
+    "images": (("images", "auth"), "registry.example.com/supabase/gotrue:v2.149.0"),
+    "additionalRedirectUrls": (("additionalRedirectUrls", 0), "https://app.example.com/**"),
+    "customDomains": (("customDomains", 0), "api.example.org"),
+    "exclude": (("exclude", 0), "studio"),
+}
+
+
+def _fix(loc: tuple[Any, ...]) -> str:
+    """A ``pulumi config`` command that sets the value at ``loc`` (quoted for the shell)."""
+    key = str(loc[0])
+    if key in SECRET_KEYS:
+        return f"`pulumi config set --secret {key} <value>`"
+    if key not in ENTRY_EXAMPLES:
+        return f"`pulumi config set {key} {_shell(_example(loc))}`"
+    entry, example = ENTRY_EXAMPLES[key]
+    if len(loc) == 1 or (key == "resources" and len(loc) == 2):
+        loc = (*loc, *entry[len(loc) :])
+    else:
+        example = _example(loc) if _example(loc) != "<value>" else example
+    return f"`pulumi config set --path '{_path(loc)}' {_shell(example)}`"
+
+
+def _shell(value: str) -> str:
+    return value if value == "<value>" else shlex.quote(value)
+
+
+def _describe(detail: Any) -> str:
+    """One pydantic error as a line naming the setting, what was given and the fix."""
+    loc = tuple(part for part in detail["loc"] if part != "[key]")
+    path, kind = _path(loc), detail["type"]
+    if kind == "extra_forbidden":
+        return _unknown_key(loc)
+    if detail["loc"][-1] == "[key]":
+        what = "a service of this program" if loc[0] in ("resources", "images") else "known"
+        return f"{path} is not {what}: {detail['msg'].replace('Input should be', 'use')}"
+    message = re.sub(r"^\w+ should (be )?", lambda m: "must " + (m[1] or ""), detail["msg"])
+    message = re.sub(r" or instance of \w+$", "", message)
+    if kind == "bool_type":
+        message = "must be true or false"
+    if loc[0] in SECRET_KEYS:
+        if kind == "string_too_short":
+            return (
+                f"{path} is too short ({len(detail['input'])} characters, at least "
+                f"{detail['ctx']['min_length']} needed); set it with {_fix(loc)}, or remove it "
+                "to have one generated"
+            )
+        return f"{path} {message}; set it with {_fix(loc)}"  # never echo a secret
+    return f"{path} {message}, got {detail['input']!r}; fix it with {_fix(loc)}"
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    """An unknown key, with the nearest known one (case and spelling slips)."""
+    *parent, name = (str(part) for part in loc)
+    model = NESTED_MODELS.get(parent[0]) if parent else StackConfig
+    known = [f.alias for f in model.model_fields.values()] if model else []
+    lowered = {key.lower(): key for key in known}
+    near = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    hint = f" (did you mean `{lowered[near[0]]}`?)" if near else ""
+    if not parent:
+        return (
+            f"{NAMESPACE}:{name} is not a setting{hint}; remove it with "
+            f"`pulumi config rm {name}` (the settings are listed in README.md and "
+            "schema/stack-config.schema.json)"
         )
-    for key, value in given.items():
-        if not isinstance(value, bool):
-            raise SettingsError(f"auth.{key} must be true or false, got {value!r}")
-    return AuthSettings(**{AUTH_KEYS[key]: value for key, value in given.items()})
+    where = _path(tuple(parent))
+    extra = " (the SMTP password is the secret `smtpPassword`)" if parent == ["smtp"] else ""
+    return (
+        f"{_path(loc)} is not a setting of {where}{hint}; its keys are {sorted(known)}{extra}; "
+        f"remove it with `pulumi config rm --path '{_path(loc)}'`"
+    )
 
 
-def _enabled_services(raw: _RawConfig, release: Release, logs: bool) -> frozenset[str]:
-    excluded = raw.structured("exclude", list)
+def _settings(config: StackConfig, stack: str) -> Settings:
+    """The rules that tie settings together, then the plain ``Settings``."""
+    ref = config.ref or stack
+    if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", ref):
+        raise SettingsError(
+            f"ref {ref!r} from the stack name (the default for ref) is not a valid project ref: "
+            "use 1 to 63 lowercase letters, digits and hyphens, not starting or ending with a "
+            "hyphen; fix it with `pulumi config set ref <ref>`"
+        )
+    release = RELEASES[config.release or DEFAULT_RELEASE]
+    gateway = config.gateway or release.default_gateway
+    if gateway not in release.gateways:
+        raise SettingsError(
+            f"gateway {gateway!r} is not offered by release {release.name}; it offers "
+            f"{list(release.gateways)}; "
+            f"fix it with `pulumi config set gateway {release.default_gateway}`"
+        )
+    logs = release.logs_default if config.logs is None else config.logs
+    publish = config.domain is None if config.publish_gateway_ports is None else None
+    publish = config.publish_gateway_ports if publish is None else publish
+    if not publish and config.domain is None:
+        raise SettingsError(
+            "publishGatewayPorts is false and no domain is set, so nothing could reach the "
+            "project's API; set `pulumi config set domain <host name>` (served by the edge "
+            "proxy), or `pulumi config set publishGatewayPorts true`"
+        )
+    custom = tuple(config.custom_domains or ())
+    if custom and config.domain is None:
+        raise SettingsError(
+            "customDomains need the project behind the edge proxy, which serves `domain`; "
+            "set it with `pulumi config set domain <host name>`"
+        )
+    if config.domain is not None and config.domain in custom:
+        raise SettingsError(
+            f"customDomains lists {config.domain!r}, which is already `domain`; "
+            "remove it with `pulumi config rm --path "
+            f"'customDomains[{custom.index(config.domain)}]'`"
+        )
+    ports = _ports(config, release)
+    _check_services(config, release)
+    docker_host = config.docker_host
+    if config.docker_cert_path is not None:
+        _cert_dir(config.docker_cert_path)
+    if docker_host and docker_host.startswith("tcp://") and config.docker_cert_path is None:
+        raise SettingsError(
+            f"dockerHost {docker_host!r} is a TCP engine, which needs TLS: set "
+            "`pulumi config set dockerCertPath <dir>` to a directory holding ca.pem, cert.pem "
+            "and key.pem (an engine on plain TCP is open to anyone who reaches the port)"
+        )
+    smtp = _smtp(config)
+    given = {
+        "ref": ref,
+        "ports": ports,
+        "release": release.name,
+        "gateway": gateway,
+        "logs": logs,
+        "domain": config.domain,
+        "custom_domains": custom,
+        "publish_gateway_ports": publish,
+        "port_slot": config.port_slot,
+        "kong_bind_address": config.kong_bind_address,
+        "postgres_bind_address": config.postgres_bind_address,
+        "site_url": config.site_url,
+        "api_external_url": config.api_external_url,
+        "additional_redirect_urls": tuple(config.additional_redirect_urls or ()),
+        "smtp": smtp,
+        "auth": _auth(config, smtp),
+        "dashboard_username": config.dashboard_username,
+        "dashboard_password": _secret(config.dashboard_password),
+        "jwt_secret": _secret(config.jwt_secret),
+        "postgres_password": _secret(config.postgres_password),
+        "jwt_expiry": config.jwt_expiry,
+        "api_key_lifetime_days": config.api_key_lifetime_days,
+        "file_size_limit": config.file_size_limit,
+        "functions_verify_jwt": config.functions_verify_jwt,
+        "imgproxy_webp_detection": config.imgproxy_webp_detection,
+        "rest_schemas": config.rest_schemas,
+        "studio_organization": config.studio_organization,
+        "studio_project": config.studio_project,
+        "enabled_services": _enabled_services(config, release, logs),
+        "resources": {
+            service: ResourceLimits(cpus=limits.cpus, memory_mb=limits.memory_mb)
+            for service, limits in (config.resources or {}).items()
+        },
+        "image_overrides": dict(config.images or {}),
+        "registry_mirror": config.registry_mirror,
+        "docker_host": docker_host,
+        "docker_socket": config.docker_socket,
+        "docker_cert_path": config.docker_cert_path,
+        "paused": config.paused,
+        "log_max_size": config.log_max_size,
+        "log_max_files": config.log_max_files,
+    }
+    # Unset settings take the defaults declared once, on the Settings dataclass.
+    settings = Settings(**{name: value for name, value in given.items() if value is not None})
+    if settings.api_external_url:
+        return settings
+    default_url = (
+        f"https://{settings.domain}"
+        if settings.domain
+        else f"http://{settings.public_host}:{ports.kong_http}"
+    )
+    return replace(settings, api_external_url=default_url)
+
+
+def _cert_dir(path: str) -> None:
+    try:
+        check_cert_dir(path)
+    except PydanticCustomError as error:
+        raise SettingsError(
+            f"dockerCertPath {error.message()}, got {path!r}; fix it with "
+            "`pulumi config set dockerCertPath <dir>` on the machine that runs Pulumi"
+        ) from None
+
+
+def _ports(config: StackConfig, release: Release) -> HostPorts:
+    given = (config.ports or PortsConfig()).model_dump(by_alias=True, exclude_none=True)
+    for name in given:
+        if name not in release.port_names:
+            owners = [r.name for r in RELEASES.values() if name in r.port_names]
+            raise SettingsError(
+                f"ports.{name} is not published by release {release.name} (only by "
+                f"{', '.join(owners)}); its ports are {list(release.port_names)}; remove it "
+                f"with `pulumi config rm --path 'ports.{name}'`"
+            )
+    try:
+        return plan_ports(config.port_slot, given, release.port_names)
+    except PortPlanError as error:
+        raise SettingsError(str(error)) from None
+
+
+def _check_services(config: StackConfig, release: Release) -> None:
+    for setting in ("resources", "images"):
+        for service in getattr(config, setting) or {}:
+            if service not in release.services:
+                raise SettingsError(
+                    f"{setting}.{service}: {service!r} is not a service of release "
+                    f"{release.name}; its services are {list(release.services)}; remove it "
+                    f"with `pulumi config rm --path '{_path((setting, service))}'`"
+                )
+
+
+def _smtp(config: StackConfig) -> SmtpSettings:
+    smtp = config.smtp or SmtpConfig()
+    given = {
+        "host": smtp.host,
+        "port": smtp.port,
+        "user": smtp.user,
+        "admin_email": smtp.admin_email,
+        "sender_name": smtp.sender_name,
+        "password": _secret(config.smtp_password),
+    }
+    return SmtpSettings(**{name: value for name, value in given.items() if value is not None})
+
+
+def _auth(config: StackConfig, smtp: SmtpSettings) -> AuthSettings:
+    """GoTrue's switches; without SMTP, email sign-ups confirm themselves unless told not to."""
+    given = (config.auth or AuthConfig()).model_dump(exclude_none=True)
+    given.setdefault("email_autoconfirm", not smtp.host)
+    auth = AuthSettings(**given)
+    emails_needed = auth.email_signup and not auth.disable_signup and not auth.email_autoconfirm
+    if emails_needed and not smtp.host:
+        raise SettingsError(
+            "auth.emailAutoconfirm is false but no smtp.host is set, so GoTrue could not send "
+            "the confirmation mail and every email sign-up would fail; set the mail server with "
+            "`pulumi config set --path 'smtp.host' smtp.example.com` (and "
+            "`pulumi config set --secret smtpPassword <password>`), or remove "
+            "`auth.emailAutoconfirm`"
+        )
+    return auth
+
+
+def _enabled_services(config: StackConfig, release: Release, logs: bool) -> frozenset[str]:
     optional = release.optional
     enabled = set(release.services)
     if not logs:
         enabled -= set(release.logs_services)
-    for name in excluded:
+    for name in config.exclude or ():
         if name not in optional:
             if name == "vector":
                 why = (
@@ -453,95 +569,5 @@ def _enabled_services(raw: _RawConfig, release: Release, logs: bool) -> frozense
     return frozenset(enabled)
 
 
-def _known_service(setting: str, name: str) -> None:
-    if name not in ALL_SERVICE_NAMES:
-        raise SettingsError(
-            f"{setting} names unknown service {name!r}; "
-            f"the services are {list(ALL_SERVICE_NAMES)}"
-        )
-
-
-def _resources(raw: _RawConfig) -> dict[str, ResourceLimits]:
-    limits: dict[str, ResourceLimits] = {}
-    for service, given in raw.mapping("resources").items():
-        _known_service("resources", service)
-        if not isinstance(given, dict) or not set(given) <= {"cpus", "memoryMb"}:
-            raise SettingsError(
-                f"resources.{service} must be a mapping with cpus and/or memoryMb, got {given!r}"
-            )
-        cpus, memory = given.get("cpus"), given.get("memoryMb")
-        if cpus is not None and (
-            isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or cpus <= 0
-        ):
-            raise SettingsError(f"resources.{service}.cpus must be a number above 0, got {cpus!r}")
-        if memory is not None and (
-            isinstance(memory, bool) or not isinstance(memory, int) or memory < 6
-        ):
-            raise SettingsError(
-                f"resources.{service}.memoryMb must be a whole number of MiB, at least 6 "
-                f"(Docker's minimum), got {memory!r}"
-            )
-        limits[service] = ResourceLimits(
-            cpus=None if cpus is None else float(cpus), memory_mb=memory
-        )
-    return limits
-
-
-def _images(raw: _RawConfig) -> dict[str, str]:
-    images = raw.mapping("images")
-    for service, image in images.items():
-        _known_service("images", service)
-        if not isinstance(image, str) or not IMAGE_PATTERN.match(image):
-            raise SettingsError(
-                f"images.{service} must be an image reference like "
-                f"registry.example.com/supabase/gotrue:v2.149.0, got {image!r}"
-            )
-    return images
-
-
-def _registry_mirror(raw: _RawConfig) -> str:
-    mirror = (raw.string("registryMirror") or "").rstrip("/")
-    if mirror and not IMAGE_PATTERN.match(mirror):
-        raise SettingsError(
-            f"registryMirror must be a registry host with an optional path, like "
-            f"mirror.example.com/dockerhub, got {mirror!r}"
-        )
-    return mirror
-
-
-def _docker_host(raw: _RawConfig) -> str | None:
-    host = raw.string("dockerHost")
-    if host is None:
-        return None
-    parsed = urlparse(host)
-    if parsed.scheme not in DOCKER_HOST_SCHEMES or not (
-        parsed.path if parsed.scheme == "unix" else parsed.hostname
-    ):
-        raise SettingsError(
-            f"dockerHost must be unix:///path/to/docker.sock, ssh://user@host or "
-            f"tcp://host:2376, got {host!r}; fix it with `pulumi config set dockerHost <url>`"
-        )
-    return host
-
-
-def _absolute_path(raw: _RawConfig, key: str) -> str | None:
-    path = raw.string(key)
-    if path is not None and not path.startswith("/"):
-        raise SettingsError(
-            f"{key} must be an absolute path on the Docker host, got {path!r}; "
-            f"fix it with `pulumi config set {key} /run/user/1000/docker.sock` (say)"
-        )
-    return path
-
-
-def _log_max_size(raw: _RawConfig) -> str | None:
-    size = raw.string("logMaxSize")
-    if size is None:
-        return None
-    size = size.lower()
-    if not LOG_SIZE_PATTERN.match(size):
-        raise SettingsError(
-            f"logMaxSize must be a size like 10m, 500k or 1g, got {size!r}; "
-            "fix it with `pulumi config set logMaxSize 10m`"
-        )
-    return size
+def _secret(value: str | None) -> SecretValue | None:
+    return None if value is None else SecretValue(value)

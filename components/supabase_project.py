@@ -16,6 +16,7 @@ from components.naming import (
     project_labels,
     volume_name,
 )
+from components.provider_shapes import cpus_input, json_file_log_opts, memory_swap_mb
 from components.secrets import ProjectSecrets, create_secrets
 from components.services import build_specs
 from components.services.base import DB_NAME, ProjectContext, ServiceSpec
@@ -71,7 +72,11 @@ class SupabaseProject(pulumi.ComponentResource):
             name=network_name(settings.ref),
             driver="bridge",
             labels=_labels(docker.NetworkLabelArgs, labels),
-            opts=child,
+            # Docker refuses a second network of the same name: a forced replacement
+            # must remove the old one first (the containers on it are replaced too).
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(delete_before_replace=True)
+            ),
         )
         used_volumes = [key for key in VOLUMES if any(_mounts(spec, key) for spec in specs)]
         self.volumes = {
@@ -191,11 +196,13 @@ class SupabaseProject(pulumi.ComponentResource):
                 docker.ContainerLabelArgs,
                 project_labels(settings.ref) | {SERVICE_LABEL: spec.name},
             ),
-            # Each container rotates its own log, so a busy project cannot fill the disk.
+            # Each container rotates its own log, so a busy project cannot fill the disk;
+            # every json-file option is named so the daemon's log-opts never merge in.
             log_driver="json-file",
-            log_opts={"max-size": settings.log_max_size, "max-file": str(settings.log_max_files)},
+            log_opts=json_file_log_opts(settings.log_max_size, settings.log_max_files),
             memory=limits.memory_mb if limits else None,
-            cpus=str(limits.cpus) if limits and limits.cpus else None,
+            memory_swap=memory_swap_mb(limits.memory_mb) if limits and limits.memory_mb else None,
+            cpus=cpus_input(limits.cpus) if limits and limits.cpus else None,
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(depends_on=[self.containers[need] for need in spec.needs]),

@@ -125,6 +125,8 @@ class PrivateDockerd:
     pool: str
     process: subprocess.Popen | None = None
     client: docker.DockerClient | None = None
+    #: More dockerd flags, e.g. daemon-wide ``--log-opt`` defaults a test depends on.
+    extra_args: tuple[str, ...] = ()
 
     @property
     def socket(self) -> Path:
@@ -155,6 +157,7 @@ class PrivateDockerd:
             f"--containerd-namespace=supabase-test-{self.name}",
             f"--containerd-plugins-namespace=supabase-test-{self.name}-plugins",
             "--shutdown-timeout=1",
+            *self.extra_args,
         ]
         log = (self.root / "dockerd.log").open("wb")
         # containerd drops goroutine dumps into TMPDIR when dockerd restarts it under load:

@@ -1,16 +1,22 @@
 """Runs the real program or component under ``pulumi.runtime.set_mocks``, as Pulumi's unit
 testing guide does, and records every resource registration with its inputs.
 
-The mocks return generated values in plain text (the real engine would mark random results
-secret): so any secrecy seen in the tests comes from the program itself.
+The random mocks answer as pulumi-random would, from their inputs (a RandomInteger with
+min == max returns min; a RandomPassword honours its length and character-class flags),
+seeded by the resource's name so the same program gives the same plan. Outputs that the
+provider's schema marks secret (the SDK asks the engine for them as
+``additionalSecretOutputs``) come back secret, as the engine returns them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
+import random
 import runpy
+import string
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,8 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "supabase"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
-#: What the mocks give every random resource's ``result`` before a test asks otherwise.
-FIXED_ISSUED_AT = 1764000000
+#: Character classes of pulumi-random's RandomPassword/RandomString (terraform-provider-random
+#: ``internal/provider/string.go``): the flag that enables each, its minimum and its set.
+CHARACTER_CLASSES = (
+    ("upper", "minUpper", string.ascii_uppercase),
+    ("lower", "minLower", string.ascii_lowercase),
+    ("numeric", "minNumeric", string.digits),
+    ("special", "minSpecial", "!@#$%&*()-_=+[]{}<>:?"),
+)
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -46,6 +58,8 @@ class Registered:
     retain_on_delete: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     provider: str = ""
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
 
 class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
@@ -59,6 +73,8 @@ class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
             "retain_on_delete": request.retainOnDelete,
             "ignore_changes": list(request.ignoreChanges),
             "provider": request.provider,
+            "additional_secret_outputs": list(request.additionalSecretOutputs),
+            "delete_before_replace": request.deleteBeforeReplace,
         }
         return super().RegisterResource(request)
 
@@ -71,18 +87,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        self.resources.append(
-            Registered(args.typ, args.name, args.inputs, **self.options.get(args.name, {}))
-        )
+        registered = Registered(args.typ, args.name, args.inputs, **self.options.get(args.name, {}))
+        self.resources.append(registered)
+        inputs = reveal(args.inputs)
         outputs = dict(args.inputs)
-        if args.typ == "random:index/randomPassword:RandomPassword":
-            length = int(args.inputs["length"])
-            digest = hashlib.sha256(args.name.encode()).hexdigest() * 4
-            outputs["result"] = digest[:length]
-        elif args.typ == "random:index/randomInteger:RandomInteger":
-            outputs["result"] = FIXED_ISSUED_AT
+        generate = RANDOM_OUTPUTS.get(args.typ)
+        if generate is not None:
+            outputs |= generate(inputs, seeded(args.typ, args.name))
         elif args.typ == "docker:index/remoteImage:RemoteImage":
-            outputs["imageId"] = mock_image_id(reveal(args.inputs["name"]))
+            outputs["imageId"] = mock_image_id(inputs["name"])
+        # The engine returns the outputs the SDK asked to keep secret as secrets.
+        for key in registered.additional_secret_outputs:
+            if key in outputs and not is_secret(outputs[key]):
+                outputs[key] = secret(outputs[key])
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
@@ -111,6 +128,71 @@ class Run:
     secret_outputs: set[str]
 
 
+def seeded(typ: str, name: str) -> random.Random:
+    """A generator seeded by the resource, so a rerun of the same program plans the same."""
+    return random.Random(hashlib.sha256(f"{typ}::{name}".encode()).digest())
+
+
+def random_string(inputs: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """RandomPassword/RandomString: each enabled class's minimum first, then any enabled
+    character, shuffled; ``overrideSpecial`` replaces the special set."""
+    length = int(inputs["length"])
+    specials = inputs.get("overrideSpecial")
+    chosen: list[str] = []
+    pool = ""
+    for flag, minimum, charset in CHARACTER_CLASSES:
+        if flag == "special" and specials is not None:
+            charset = specials
+        if not inputs.get(flag, True):
+            continue
+        pool += charset
+        chosen += [rng.choice(charset) for _ in range(int(inputs.get(minimum, 0)))]
+    if len(chosen) > length:
+        raise ValueError(f"the minimums ask for {len(chosen)} characters, length is {length}")
+    chosen += [rng.choice(pool) for _ in range(length - len(chosen))]
+    rng.shuffle(chosen)
+    return {"result": "".join(chosen)}
+
+
+def random_integer(inputs: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    low, high = int(inputs["min"]), int(inputs["max"])
+    if low > high:
+        raise ValueError(f"min ({low}) is greater than max ({high})")
+    return {"result": low if low == high else rng.randint(low, high)}
+
+
+def random_bytes(inputs: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    data = rng.randbytes(int(inputs["length"]))
+    return {"base64": base64.b64encode(data).decode(), "hex": data.hex()}
+
+
+def random_id(inputs: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    data = rng.randbytes(int(inputs["byteLength"]))
+    prefix = inputs.get("prefix", "")
+    url = base64.urlsafe_b64encode(data).decode().rstrip("=")
+    return {
+        "b64Std": prefix + base64.b64encode(data).decode(),
+        "b64Url": prefix + url,
+        "hex": prefix + data.hex(),
+        "dec": prefix + str(int.from_bytes(data, "big")),
+    }
+
+
+#: What each random resource returns, as a function of its inputs.
+RANDOM_OUTPUTS: dict[str, Callable[[dict[str, Any], random.Random], dict[str, Any]]] = {
+    "random:index/randomPassword:RandomPassword": random_string,
+    "random:index/randomString:RandomString": random_string,
+    "random:index/randomInteger:RandomInteger": random_integer,
+    "random:index/randomBytes:RandomBytes": random_bytes,
+    "random:index/randomId:RandomId": random_id,
+}
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """``value`` as the engine sends a secret."""
+    return {SECRET_SIG: SECRET_VALUE, "value": value}
+
+
 def mock_image_id(image: str) -> str:
     """The image id the mocks report for a pulled image."""
     return "sha256:" + hashlib.sha256(image.encode()).hexdigest()
@@ -130,6 +212,17 @@ def reveal(value: Any) -> Any:
     if isinstance(value, list):
         return [reveal(item) for item in value]
     return value
+
+
+def plain_parts(value: Any) -> list[Any]:
+    """Every leaf of an input that is not under a secret marker."""
+    if is_secret(value):
+        return []
+    if isinstance(value, dict):
+        return [part for item in value.values() for part in plain_parts(item)]
+    if isinstance(value, list):
+        return [part for item in value for part in plain_parts(item)]
+    return [value]
 
 
 def service_label(resource: Registered) -> str:
@@ -166,6 +259,9 @@ def run(
 ) -> Run:
     """Run ``program`` under mocks with ``config`` (keys without the project prefix)."""
     mocks = RecordingMocks()
+    # A fresh root stack per run: set_mocks keeps an existing one, whose outputs would
+    # carry one run's exports into the next and hide an export the program dropped.
+    runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks)
     )

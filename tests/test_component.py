@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
+from unittest import mock
 
 import jwt
 import pulumi
 import pytest
 import yaml
-from pulumi_harness import FIXED_ISSUED_AT, Run, env_of, is_secret, mock_image_id, reveal, run
+from pulumi_harness import Run, env_of, is_secret, mock_image_id, plain_parts, reveal, run
 
 from components.settings import ALL_SERVICES, load_settings
 from components.supabase_project import SupabaseProject, SupabaseProjectArgs
@@ -57,9 +59,17 @@ HEALTHCHECKED = {
 
 
 def build(
-    config: dict[str, Any] | None = None, *, stack: str = "shop", secret_keys: tuple[str, ...] = ()
+    config: dict[str, Any] | None = None,
+    *,
+    stack: str = "shop",
+    secret_keys: tuple[str, ...] = (),
+    clock: float | None = None,
 ) -> Run:
-    """Build one project from ``config`` and export what the tests read back."""
+    """Build one project from ``config`` and export what the tests read back.
+
+    ``clock`` pins the time the keys' issue stamp is created from: on a real engine the
+    stamp is created once and kept in state, so two runs of one stack share it.
+    """
     raw = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
     raw.setdefault("portSlot", "4")
 
@@ -75,12 +85,27 @@ def build(
         pulumi.export("dbUrl", project.db_url)
         pulumi.export("studioUrl", project.studio_url)
 
-    return run(program, stack=stack)
+    if clock is None:
+        return run(program, stack=stack)
+    with mock.patch("components.secrets.time.time", return_value=clock):
+        return run(program, stack=stack)
+
+
+#: The wall-clock window the module's project was built in.
+BUILT: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module")
 def project() -> Run:
-    return build()
+    BUILT["before"] = time.time()
+    result = build()
+    BUILT["after"] = time.time()
+    return result
+
+
+#: Every option moby's json-file driver accepts (``jsonfilelog.ValidateLogOpt``).
+JSON_FILE_OPTIONS = {"max-size", "max-file", "compress", "labels", "labels-regex", "env",
+                     "env-regex", "tag"}  # fmt: skip
 
 
 def uploads_of(container) -> dict[str, Any]:
@@ -116,12 +141,51 @@ def test_names_labels_network_and_logs_carry_the_ref(project: Run) -> None:
         assert attachment["name"] == "supabase-shop"
         assert service in attachment["aliases"]
         assert inputs["logDriver"] == "json-file"
-        assert inputs["logOpts"] == {"max-size": "10m", "max-file": "3"}
+        # All of them, so the daemon's own log-opts cannot merge in and show as a diff.
+        assert set(inputs["logOpts"]) == JSON_FILE_OPTIONS
+        assert {k: v for k, v in inputs["logOpts"].items() if v} == {
+            "max-size": "10m",
+            "max-file": "3",
+            "compress": "false",
+        }
         assert inputs["restart"] == "unless-stopped"
         assert inputs["mustRun"] is True
         assert container.provider.split("::")[-1].startswith("shop-docker")
     realtime = reveal(project.mocks.containers()["realtime"].inputs)
     assert "realtime-dev.supabase-realtime" in realtime["networksAdvanced"][0]["aliases"]
+
+
+#: Every resource type the component registers, each of which must be its child.
+CHILD_TYPES = {
+    "pulumi:providers:docker",
+    "docker:index/network:Network",
+    "docker:index/volume:Volume",
+    "docker:index/remoteImage:RemoteImage",
+    "docker:index/container:Container",
+    "random:index/randomPassword:RandomPassword",
+    "random:index/randomInteger:RandomInteger",
+}
+
+
+def test_every_child_has_the_component_as_parent_and_its_docker_provider(project: Run) -> None:
+    (component,) = [r for r in project.mocks.resources if r.typ == "supabase:index:Project"]
+    children = [r for r in project.mocks.resources if r is not component]
+    assert {r.typ for r in children} == CHILD_TYPES
+    (provider,) = project.mocks.of_type("providers:docker")
+    for child in children:
+        # Without parent=self an existing stack would delete and recreate every resource.
+        assert child.parent == component.name, (child.typ, child.name)
+        if child.typ.startswith("docker:"):
+            assert child.provider.split("::")[3] == provider.name, (child.typ, child.name)
+        else:
+            assert "providers:docker" not in child.provider, child.name
+
+
+def test_the_network_is_deleted_before_it_is_replaced(project: Run) -> None:
+    # Docker refuses a second network with the same name.
+    (network,) = project.mocks.of_type(":Network")
+    assert network.delete_before_replace is True
+    assert not any(v.delete_before_replace for v in project.mocks.of_type(":Volume"))
 
 
 def test_start_order_uses_the_providers_health_wait(project: Run) -> None:
@@ -299,11 +363,13 @@ def test_service_environments(project: Run) -> None:
 def test_api_keys_verify_with_the_jwt_secret(project: Run, role: str) -> None:
     key = project.outputs["anonKey" if role == "anon" else "serviceRoleKey"]
     claims = jwt.decode(key, project.outputs["jwtSecret"], algorithms=["HS256"])
+    # Issued when the project was built (the stamp's min == max == the clock then).
+    assert int(BUILT["before"]) <= claims["iat"] <= BUILT["after"]
     assert claims == {
         "role": role,
         "iss": "supabase",
-        "iat": FIXED_ISSUED_AT,
-        "exp": FIXED_ISSUED_AT + 3650 * 86400,
+        "iat": claims["iat"],
+        "exp": claims["iat"] + 3650 * 86400,
     }
 
 
@@ -327,16 +393,6 @@ def test_secrets_are_secret_everywhere(project: Run) -> None:
         "postgresPassword",
         "dashboardPassword",
     }
-
-    def plain_parts(value: Any) -> list[Any]:
-        """Everything in an input that is not under a secret marker."""
-        if is_secret(value):
-            return []
-        if isinstance(value, dict):
-            return [part for item in value.values() for part in plain_parts(item)]
-        if isinstance(value, list):
-            return [part for item in value for part in plain_parts(item)]
-        return [value]
 
     for resource in project.mocks.resources:
         for part in plain_parts(resource.inputs):
@@ -366,13 +422,11 @@ def test_generated_secrets_are_frozen_against_argument_changes(project: Run) -> 
 
 
 def test_same_input_same_plan() -> None:
-    first, second = build(), build()
+    first, second = build(clock=1_800_000_000), build(clock=1_800_000_000)
 
     def comparable(result: Run) -> dict[str, Any]:
         return {
-            r.name: (r.typ, reveal(r.inputs), sorted(r.depends_on))
-            for r in result.mocks.resources
-            if not r.typ.endswith("RandomInteger")
+            r.name: (r.typ, reveal(r.inputs), sorted(r.depends_on)) for r in result.mocks.resources
         }
 
     assert comparable(first) == comparable(second)
@@ -404,14 +458,14 @@ def test_two_projects_share_no_name_and_no_host_port() -> None:
 
 
 def test_paused_keeps_everything_but_containers() -> None:
-    running, paused = build(), build({"paused": "true"})
+    running, paused = build(clock=1_800_000_000), build({"paused": "true"}, clock=1_800_000_000)
     assert paused.mocks.containers() == {}
 
     def kept(result: Run) -> dict[str, Any]:
         return {
             r.name: reveal(r.inputs)
             for r in result.mocks.resources
-            if not r.typ.endswith((":Container", "RandomInteger"))
+            if not r.typ.endswith(":Container")
         }
 
     assert kept(paused) == kept(running)
@@ -452,7 +506,12 @@ def test_registry_mirror_overrides_and_limits() -> None:
         {
             "registryMirror": "mirror.example.com/hub",
             "images": {"auth": "registry.example.com/supabase/gotrue:v2.151.0"},
-            "resources": {"db": {"cpus": 1.5, "memoryMb": 2048}, "kong": {"memoryMb": 256}},
+            "resources": {
+                "db": {"cpus": 1.5, "memoryMb": 2048},
+                "kong": {"memoryMb": 256},
+                "rest": {"cpus": 10.0},
+                "meta": {"cpus": 0.05},
+            },
         }
     )
     images = {r.name: reveal(r.inputs["name"]) for r in result.mocks.of_type(":RemoteImage")}
@@ -461,9 +520,18 @@ def test_registry_mirror_overrides_and_limits() -> None:
     assert images["shop-auth-image"] == "registry.example.com/supabase/gotrue:v2.151.0"
     containers = result.mocks.containers()
     assert reveal(containers["db"].inputs["memory"]) == 2048
+    # Docker's own memory+swap for a limit, sent explicitly so it reads back unchanged.
+    assert reveal(containers["db"].inputs["memorySwap"]) == 4096
     assert reveal(containers["db"].inputs["cpus"]) == "1.5"
+    # As the provider formats nano-CPUs back: no "10.0", no "5e-02".
+    assert reveal(containers["rest"].inputs["cpus"]) == "10"
+    assert reveal(containers["meta"].inputs["cpus"]) == "0.05"
     assert reveal(containers["kong"].inputs["memory"]) == 256
+    assert reveal(containers["kong"].inputs["memorySwap"]) == 512
     assert "cpus" not in containers["kong"].inputs
+    assert (
+        "memory" not in containers["rest"].inputs and "memorySwap" not in containers["rest"].inputs
+    )
     assert "memory" not in containers["auth"].inputs
 
 

@@ -50,3 +50,27 @@ def test_overrides_replace_single_ports_and_clashes_are_named() -> None:
     assert plan_ports(2, {"kongHttp": 8000}).postgres == 20022
     with pytest.raises(PortPlanError, match="kongHttp and kongHttps both use 8000"):
         plan_ports(None, {"kongHttp": 8000, "kongHttps": 8000, "postgres": 5432})
+
+
+def test_a_release_publishes_only_its_own_ports() -> None:
+    names = ("kongHttp", "kongHttps", "poolerSession", "poolerTransaction")
+    assert slot_ports(3, names).by_setting() == {
+        "kongHttp": 20030,
+        "kongHttps": 20031,
+        "poolerSession": 20033,
+        "poolerTransaction": 20034,
+    }
+    assert slot_ports(3, names).postgres is None
+    with pytest.raises(PortPlanError, match=r"unknown entries \['postgres'\]"):
+        plan_ports(3, {"postgres": 5432}, names)
+
+
+@pytest.mark.parametrize("port", [0, 65536, True, 80.0, "80"])
+def test_override_ports_are_whole_numbers_in_range(port: object) -> None:
+    with pytest.raises(PortPlanError, match="pulumi config set --path 'ports.kongHttp' <port>"):
+        plan_ports(0, {"kongHttp": port})
+
+
+def test_a_clash_says_how_to_fix_it() -> None:
+    with pytest.raises(PortPlanError, match="pulumi config set --path 'ports.<name>' <port>"):
+        plan_ports(0, {"postgres": 20000})

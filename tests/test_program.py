@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from importlib import metadata
 
 import jwt
 import pulumi
 import pytest
-from pulumi_harness import ROOT, env_of, reveal, run_main, stack_config
+from pulumi_harness import ROOT, env_of, plain_parts, reveal, run_main, stack_config
 
 from components.naming import container_name
 from components.settings import ALL_SERVICES, OPTIONAL_SERVICES
@@ -54,7 +55,46 @@ def test_each_stack_file_builds_its_project(stack_file) -> None:
         assert kong_env["KONG_DECLARATIVE_CONFIG"] == "/home/kong/kong.yml"
 
 
+def test_an_old_docker_sdk_stops_the_program_with_the_fix(monkeypatch) -> None:
+    real = metadata.version
+    monkeypatch.setattr(
+        metadata, "version", lambda name: "4.6.2" if name == "pulumi-docker" else real(name)
+    )
+    with pytest.raises(pulumi.RunError, match=r"pulumi-docker 4\.6\.2 \(needs >= 5\.1\)"):
+        run_main({"portSlot": "4"}, stack="dev")
+
+
 def test_bad_config_stops_the_program_before_any_resource() -> None:
     with pytest.raises(pulumi.RunError, match="portSlot") as raised:
         run_main({"portSlot": "-1"}, stack="dev")
     assert "pulumi config set portSlot" in str(raised.value)
+
+
+#: Every secret setting with a valid value for it.
+SECRET_SETTINGS = {
+    "jwtSecret": "wiring-test-jwt-secret-with-40-characters",
+    "postgresPassword": "WiringTestPassword2024",
+    "dashboardPassword": "wiring-dashboard-pass",
+    "smtpPassword": "wiring-smtp-pass",
+}
+
+
+@pytest.mark.parametrize("key", sorted(SECRET_SETTINGS))
+def test_a_secret_setting_in_plain_text_is_refused(key: str) -> None:
+    with pytest.raises(pulumi.RunError, match=key) as raised:
+        run_main({"portSlot": "4", key: SECRET_SETTINGS[key]}, stack="dev")
+    assert f"pulumi config set --secret {key}" in str(raised.value)
+
+
+@pytest.mark.parametrize("key", sorted(SECRET_SETTINGS))
+def test_a_secret_setting_stays_secret_in_every_input_and_output(key: str) -> None:
+    value = SECRET_SETTINGS[key]
+    result = run_main({"portSlot": "4", key: value}, stack="dev", secret_keys=[key])
+    carriers = [r.name for r in result.mocks.resources if value in json.dumps(reveal(r.inputs))]
+    assert carriers, f"{key} reached no resource"
+    for resource in result.mocks.resources:
+        leaks = [part for part in plain_parts(resource.inputs) if value in str(part)]
+        assert not leaks, f"{key} is in plain text in {resource.name}"
+    for name, output in result.outputs.items():
+        if value in json.dumps(output):
+            assert name in result.secret_outputs, f"output {name} shows {key}"

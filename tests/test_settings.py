@@ -21,7 +21,7 @@ def load(
     raw = {
         key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()
     }
-    return load_settings(raw.get, stack=stack, is_secret=lambda key: key in secret)
+    return load_settings(raw, stack=stack, is_secret=lambda key: key in secret)
 
 
 def test_defaults_for_a_minimal_stack() -> None:
@@ -58,7 +58,7 @@ def test_ref_overrides_the_stack_name() -> None:
     ],
 )
 def test_malformed_ref(config: dict, stack: str, names: str) -> None:
-    with pytest.raises(SettingsError, match="not a valid project ref") as raised:
+    with pytest.raises(SettingsError, match="a valid project ref") as raised:
         load(config, stack=stack)
     assert names in str(raised.value)
     assert "pulumi config set ref" in str(raised.value)
@@ -85,9 +85,9 @@ def test_port_overrides_and_clashes() -> None:
     assert settings.ports.by_setting() == {"kongHttp": 20010, "kongHttps": 20011, "postgres": 5432}
     with pytest.raises(SettingsError, match="kongHttps and postgres both use 20011"):
         load({"portSlot": "1", "ports": {"postgres": 20011}})
-    with pytest.raises(SettingsError, match="unknown entries"):
+    with pytest.raises(SettingsError, match="ports.studio is not a setting of ports"):
         load({"portSlot": "1", "ports": {"studio": 3000}})
-    with pytest.raises(SettingsError, match="ports.postgres must be a whole number"):
+    with pytest.raises(SettingsError, match="ports.postgres must be less than or equal to 65535"):
         load({"portSlot": "1", "ports": {"postgres": 70000}})
 
 
@@ -140,27 +140,28 @@ def test_user_secrets_must_be_secret_long_enough_and_url_safe() -> None:
 def test_invalid_urls(key: str, value: object) -> None:
     with pytest.raises(SettingsError, match=key) as raised:
         load({"portSlot": "0", key: value})
-    assert "http:// or https:// URL" in str(raised.value)
+    assert "URL" in str(raised.value)
+    assert f"pulumi config set {'--path ' if isinstance(value, list) else ''}" in str(raised.value)
 
 
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"images": {"gotrue": "x:1"}}, "images names unknown service 'gotrue'"),
+        ({"images": {"gotrue": "x:1"}}, "images.gotrue is not a service of this program"),
         ({"images": {"auth": "Bad Image"}}, "images.auth must be an image reference"),
-        ({"resources": {"cache": {"cpus": 1}}}, "resources names unknown service 'cache'"),
-        ({"resources": {"db": {"cpus": 0}}}, "resources.db.cpus must be a number above 0"),
-        ({"resources": {"db": {"memoryMb": 2}}}, "at least 6"),
-        ({"resources": {"db": {"memory": 2}}}, "cpus and/or memoryMb"),
+        ({"resources": {"cache": {"cpus": 1}}}, "resources.cache is not a service"),
+        ({"resources": {"db": {"cpus": 0}}}, "resources.db.cpus must be a number of CPUs from"),
+        ({"resources": {"db": {"memoryMb": 2}}}, "greater than or equal to 6"),
+        ({"resources": {"db": {"memory": 2}}}, "did you mean `memoryMb`"),
         ({"dockerHost": "http://docker:2375"}, "dockerHost must be"),
         ({"dockerSocket": "run/docker.sock"}, "dockerSocket must be an absolute path"),
         ({"kongBindAddress": "everywhere"}, "kongBindAddress must be an IP address"),
         ({"paused": "yes"}, "paused must be true or false"),
-        ({"jwtExpiry": "10"}, "jwtExpiry must be at least 60"),
+        ({"jwtExpiry": "10"}, "jwtExpiry must be greater than or equal to 60"),
         ({"logMaxSize": "10 MB"}, "logMaxSize must be a size"),
-        ({"smtp": {"host": "mail", "pass": "x"}}, "smtp has unknown entries"),
-        ({"auth": {"signup": False}}, "auth has unknown entries"),
-        ({"exclude": "studio"}, "exclude must be a list"),
+        ({"smtp": {"host": "mail", "pass": "x"}}, "smtp.pass is not a setting of smtp"),
+        ({"auth": {"signup": False}}, "auth.signup is not a setting of auth"),
+        ({"exclude": "studio"}, "exclude must be a valid list"),
         ({"registryMirror": "https://mirror"}, "registryMirror must be"),
     ],
 )

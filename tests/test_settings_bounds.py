@@ -1,0 +1,293 @@
+"""Every value has bounds and an exact form; each refusal names the setting and a real fix."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+from settings_cases import load, problem
+
+from components.setting_types import MAX_API_KEY_DAYS
+
+
+class TestNumbers:
+    @pytest.mark.parametrize(
+        ("key", "low", "high", "ok"),
+        [
+            ("portSlot", "-1", "1276", "1275"),
+            ("jwtExpiry", "59", "604801", "604800"),
+            ("apiKeyLifetimeDays", "0", "36501", "36500"),
+            ("fileSizeLimit", "0", str(500 * 1024**3 + 1), str(500 * 1024**3)),
+            ("logMaxFiles", "0", "101", "100"),
+        ],
+    )
+    def test_top_level_bounds(self, key: str, low: str, high: str, ok: str) -> None:
+        assert "greater than or equal to" in problem({key: low})
+        message = problem({key: high})
+        assert f"{key} must be less than or equal to {ok}, got {int(high)}" in message
+        assert f"`pulumi config set {key} " in message
+        load({"portSlot": "0", key: ok})
+
+    @pytest.mark.parametrize("value", ["1.5", "ten", "3 ", "0x10", "1e3", "99999999999999999999"])
+    def test_whole_numbers_only(self, value: str) -> None:
+        assert "jwtExpiry must be a valid integer" in problem({"jwtExpiry": value})
+
+    def test_api_keys_expire_on_a_real_date(self) -> None:
+        issued = datetime.datetime(2026, 11, 28, tzinfo=datetime.timezone.utc)
+        latest = issued + datetime.timedelta(days=MAX_API_KEY_DAYS)
+        assert latest.year == 2126  # well inside datetime's range and every 64-bit clock
+
+    @pytest.mark.parametrize(
+        ("limits", "message"),
+        [
+            ({"memoryMb": 5}, "resources.db.memoryMb must be greater than or equal to 6"),
+            ({"memoryMb": 1024 * 1024 + 1}, "less than or equal to 1048576"),
+            ({"memoryMb": 512.5}, "resources.db.memoryMb must be a valid integer"),
+            ({"memoryMb": "512"}, "resources.db.memoryMb must be a valid integer"),
+            ({"memoryMb": True}, "resources.db.memoryMb must be a valid integer"),
+            ({"cpus": 0}, "from 0.01 to 512"),
+            ({"cpus": 512.01}, "from 0.01 to 512"),
+            ({"cpus": 0.001}, "from 0.01 to 512"),
+            ({"cpus": 1.234}, "multiple of 0.01"),
+            ({"cpus": "2"}, "resources.db.cpus must be a valid number"),
+        ],
+    )
+    def test_resource_bounds(self, limits: dict, message: str) -> None:
+        found = problem({"resources": {"db": limits}})
+        assert message in found
+        assert "`pulumi config set --path 'resources.db." in found
+
+    @pytest.mark.parametrize("cpus", [0.01, 0.05, 1, 1.5, 10.0, 512])
+    def test_cpus_in_hundredths_load(self, cpus: float) -> None:
+        settings = load({"portSlot": "0", "resources": {"db": {"cpus": cpus}}})
+        assert settings.resources["db"].cpus == cpus
+
+    def test_smtp_port(self) -> None:
+        assert "smtp.port must be less than or equal to 65535" in problem({"smtp": {"port": 65536}})
+        assert "smtp.port must be greater than or equal to 1" in problem({"smtp": {"port": 0}})
+
+
+class TestWholeStringPatterns:
+    @pytest.mark.parametrize(
+        ("key", "value"),
+        [
+            ("ref", "shop\n"),
+            ("dashboardUsername", "admin\n"),
+            ("restSchemas", "public\n"),
+            ("logMaxSize", "10m\n"),
+            ("registryMirror", "mirror.example.com\n"),
+            ("domain", "api.example.com\n"),
+            ("kongBindAddress", "127.0.0.1\n"),
+            ("siteUrl", "https://app.example.com\n"),
+            ("dockerSocket", "/var/run/docker.sock\n"),
+            ("studioProject", "Shop\nProject"),
+        ],
+    )
+    def test_a_trailing_newline_never_slips_through(self, key: str, value: str) -> None:
+        message = problem({key: value})
+        assert message.startswith(key)
+        assert repr(value) in message
+
+    @pytest.mark.parametrize(
+        ("image", "ok"),
+        [
+            ("supabase/gotrue:v2.149.0", True),
+            ("registry.example.com:5000/supabase/gotrue:v2", True),
+            ("gotrue@sha256:" + "a" * 64, True),
+            ("Supabase/gotrue", False),
+            ("gotrue:v2\n", False),
+            ("gotrue:", False),
+            ("https://registry/gotrue", False),
+        ],
+    )
+    def test_image_references(self, image: str, ok: bool) -> None:
+        config = {"portSlot": "0", "images": {"auth": image}}
+        if ok:
+            assert load(config).image_overrides == {"auth": image}
+        else:
+            assert "images.auth must be an image reference" in problem(config)
+
+    @pytest.mark.parametrize("value", ["public, storage", "public;drop", "", "1public", "public,"])
+    def test_rest_schemas(self, value: str) -> None:
+        if value == "":
+            assert load({"portSlot": "0", "restSchemas": value}).rest_schemas.startswith("public")
+        else:
+            assert "restSchemas must be schema names" in problem({"restSchemas": value})
+
+    @pytest.mark.parametrize("size", ["0m", "10 m", "10M", "2g", "1025m", "10mb"])
+    def test_log_sizes(self, size: str) -> None:
+        assert problem({"logMaxSize": size}).startswith("logMaxSize must be")
+
+    def test_log_size_at_the_cap_loads(self) -> None:
+        assert load({"portSlot": "0", "logMaxSize": "1g"}).log_max_size == "1g"
+
+
+class TestUrls:
+    @pytest.mark.parametrize(
+        ("value", "why"),
+        [
+            ("https://app.example.com/#/home", "#fragment"),
+            ("https://app.example.com/#", "#fragment"),
+            ("https://app example.com", "without spaces"),
+            ("https://app.example.com/\tx", "without spaces"),
+            (" https://app.example.com", "without spaces"),
+            ("https://app.example.com:0", "port from 1 to 65535"),
+            ("https://app.example.com:65536", "port from 1 to 65535"),
+            ("https://app.example.com:http", "port from 1 to 65535"),
+            ("https://user:pw@app.example.com", "without user:password@"),
+            ("https://app_example.com", "valid host name"),
+            ("ftp://app.example.com", "http:// or https://"),
+            ("https://", "http:// or https://"),
+            ("localhost:3000", "http:// or https://"),
+        ],
+    )
+    def test_bad_site_urls(self, value: str, why: str) -> None:
+        message = problem({"siteUrl": value})
+        assert message.startswith("siteUrl must be")
+        assert why in message
+        assert "`pulumi config set siteUrl https://app.example.com`" in message
+
+    def test_api_url_is_a_base_without_query(self) -> None:
+        assert "without a ?query" in problem({"apiExternalUrl": "https://api.example.com/?a=1"})
+        settings = load({"portSlot": "0", "apiExternalUrl": "https://[2001:db8::1]:8443/"})
+        assert settings.api_external_url == "https://[2001:db8::1]:8443"
+
+    def test_redirect_urls_allow_wildcards_but_not_fragments(self) -> None:
+        settings = load({"portSlot": "0", "additionalRedirectUrls": ["https://*.example.com/**"]})
+        assert settings.additional_redirect_urls == ("https://*.example.com/**",)
+        message = problem({"additionalRedirectUrls": ["https://ok.example.com", "https://x#y"]})
+        assert "additionalRedirectUrls[1] must be a URL without a #fragment" in message
+        assert "`pulumi config set --path 'additionalRedirectUrls[1]' " in message
+
+
+class TestAddresses:
+    @pytest.mark.parametrize(
+        "address", ["224.0.0.1", "239.255.255.250", "ff02::1", "255.255.255.255"]
+    )
+    def test_bind_addresses_are_unicast(self, address: str) -> None:
+        message = problem({"kongBindAddress": address})
+        assert "kongBindAddress must be a unicast address" in message
+
+    @pytest.mark.parametrize("address", ["0.0.0.0", "::", "127.0.0.1", "::1", "10.1.2.3"])
+    def test_all_addresses_and_unicast_load(self, address: str) -> None:
+        assert load({"portSlot": "0", "postgresBindAddress": address}).postgres_bind_address == (
+            address
+        )
+
+    @pytest.mark.parametrize("address", ["localhost", "1.2.3", "fe80::1%eth0", "127.0.0.1/8"])
+    def test_not_an_address(self, address: str) -> None:
+        assert problem({"postgresBindAddress": address}).startswith("postgresBindAddress must be")
+
+
+class TestDockerHost:
+    def test_tcp_needs_tls_material(self) -> None:
+        message = problem({"dockerHost": "tcp://engine.example.com:2376"})
+        assert "needs TLS" in message
+        assert "`pulumi config set dockerCertPath <dir>`" in message
+
+    def test_cert_path_must_hold_the_three_files(self, tmp_path: Path) -> None:
+        host = {"dockerHost": "tcp://engine.example.com:2376"}
+        missing = problem({**host, "dockerCertPath": str(tmp_path / "nowhere")})
+        assert "dockerCertPath must be a directory that exists" in missing
+        (tmp_path / "ca.pem").write_text("x")
+        partial = problem({**host, "dockerCertPath": str(tmp_path)})
+        assert "missing: cert.pem, key.pem" in partial
+        (tmp_path / "cert.pem").write_text("x")
+        (tmp_path / "key.pem").write_text("x")
+        settings = load({"portSlot": "0", **host, "dockerCertPath": str(tmp_path)})
+        assert settings.docker_cert_path == str(tmp_path)
+        assert settings.public_host == "engine.example.com"
+
+    @pytest.mark.parametrize(
+        "host",
+        ["ssh://-oProxyCommand=touch%20x@h", "ssh://-host", "ssh://user:pw@host"],
+    )
+    def test_ssh_hosts_that_ssh_would_misread(self, host: str) -> None:
+        assert problem({"dockerHost": host}).startswith("dockerHost must not")
+
+    @pytest.mark.parametrize(
+        "host",
+        [
+            "http://docker:2375",
+            "unix://relative.sock",
+            "unix:///run/docker.sock\n",
+            "ssh://host/path",
+            "tcp://engine:99999",
+            "ssh://",
+        ],
+    )
+    def test_malformed_hosts(self, host: str) -> None:
+        message = problem({"dockerHost": host})
+        assert message.startswith("dockerHost must")
+        assert "`pulumi config set dockerHost " in message
+
+    @pytest.mark.parametrize(
+        ("host", "public"),
+        [
+            ("ssh://deploy@[2001:db8::7]", "[2001:db8::7]"),
+            ("ssh://deploy@[2001:db8::7]:2222", "[2001:db8::7]"),
+            ("ssh://deploy@192.0.2.7", "192.0.2.7"),
+            ("unix:///run/user/1000/docker.sock", "localhost"),
+        ],
+    )
+    def test_ipv6_hosts_are_bracketed_in_urls(self, host: str, public: str) -> None:
+        settings = load({"portSlot": "1", "dockerHost": host})
+        assert settings.public_host == public
+        assert settings.api_external_url == f"http://{public}:20010"
+
+    @pytest.mark.parametrize("path", ["run/docker.sock", "/run/docker.sock:ro", "/a,b"])
+    def test_socket_paths(self, path: str) -> None:
+        assert problem({"dockerSocket": path}).startswith("dockerSocket must be an absolute path")
+
+
+class TestRegistryMirror:
+    @pytest.mark.parametrize(
+        "mirror",
+        [
+            "mirror.example.com/dockerhub:latest",
+            "mirror.example.com/dockerhub@sha256:" + "a" * 64,
+            "https://mirror.example.com",
+            "mirror.example.com/Hub",
+            "mirror.example.com//hub",
+        ],
+    )
+    def test_no_scheme_tag_or_digest(self, mirror: str) -> None:
+        message = problem({"registryMirror": mirror})
+        assert message.startswith("registryMirror must be a registry host")
+
+    @pytest.mark.parametrize(
+        ("mirror", "kept"),
+        [
+            ("mirror.example.com", "mirror.example.com"),
+            ("mirror.example.com:5000/dockerhub/", "mirror.example.com:5000/dockerhub"),
+            ("10.0.0.5:5000", "10.0.0.5:5000"),
+        ],
+    )
+    def test_hosts_with_paths_load(self, mirror: str, kept: str) -> None:
+        assert load({"portSlot": "0", "registryMirror": mirror}).registry_mirror == kept
+
+
+class TestLists:
+    @pytest.mark.parametrize(
+        ("config", "message"),
+        [
+            ({"exclude": [[1]]}, "exclude[0] must be a valid string, got [1]"),
+            ({"exclude": [None]}, "exclude[0] must be a valid string, got None"),
+            ({"exclude": {"studio": True}}, "exclude must be a valid list"),
+            ({"exclude": ["studio", "studio"]}, "exclude must not list 'studio' twice"),
+            ({"additionalRedirectUrls": [1]}, "additionalRedirectUrls[0] must be a valid string"),
+            (
+                {"additionalRedirectUrls": ["https://a.example.com"] * 2},
+                "must not list 'https://a.example.com' twice",
+            ),
+            ({"customDomains": "a.example.com"}, "customDomains must be a valid list"),
+            ({"resources": []}, "resources must be a valid dictionary"),
+            ({"resources": {"db": 2}}, "resources.db must be a valid dictionary"),
+            ({"images": {"auth": ["x"]}}, "images.auth must be a valid string"),
+            ({"ports": "8000"}, "ports must be a valid dictionary"),
+            ({"smtp": "[1, 2"}, "smtp must be a valid dictionary"),
+        ],
+    )
+    def test_malformed_structures_get_a_settings_error(self, config: dict, message: str) -> None:
+        assert message in problem(config)

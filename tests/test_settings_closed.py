@@ -1,0 +1,196 @@
+"""The stack config is closed: unknown keys and ``docker:*`` keys fail, naming the fix."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pulumi
+import pytest
+from pulumi_harness import run_main
+from settings_cases import load, problem
+
+from components.settings import SettingsError, load_settings, runtime_config
+from components.stack_config import KEYS
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "suggestion"),
+    [
+        ("pause", "true", "paused"),
+        ("portslot", "1", "portSlot"),
+        ("jwtsecret", "x" * 40, "jwtSecret"),
+        ("siteURL", "https://app.example.com", "siteUrl"),
+        ("excludes", ["studio"], "exclude"),
+        ("dockerhost", "unix:///run/docker.sock", "dockerHost"),
+        ("apiExternalURL", "https://api.example.com", "apiExternalUrl"),
+    ],
+)
+def test_misspelt_key_fails_naming_the_nearest_setting(
+    key: str, value: object, suggestion: str
+) -> None:
+    message = problem({key: value})
+    assert f"supabase:{key} is not a setting (did you mean `{suggestion}`?)" in message
+    assert f"`pulumi config rm {key}`" in message
+
+
+def test_a_key_like_no_setting_gets_no_guess() -> None:
+    message = problem({"kubernetesNamespace": "x"})
+    assert "supabase:kubernetesNamespace is not a setting;" in message
+    assert "did you mean" not in message
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            {"smtp": {"hots": "mail.example.com"}},
+            "smtp.hots is not a setting of smtp (did you mean `host`?)",
+        ),
+        ({"smtp": {"password": "x"}}, "the SMTP password is the secret `smtpPassword`"),
+        ({"auth": {"emailAutoConfirm": True}}, "did you mean `emailAutoconfirm`?"),
+        (
+            {"ports": {"kong_http": 8000}},
+            "ports.kong_http is not a setting of ports (did you mean `kongHttp`?)",
+        ),
+        ({"resources": {"db": {"memory": 512}}}, "did you mean `memoryMb`?"),
+    ],
+)
+def test_unknown_keys_inside_objects(config: dict, expected: str) -> None:
+    message = problem(config)
+    assert expected in message
+    assert "`pulumi config rm --path '" in message
+
+
+def test_every_unknown_key_is_reported_at_once() -> None:
+    message = problem({"pause": "true", "excludes": ["studio"], "jwtExpiry": "1"})
+    assert message.startswith("3 settings need fixing:")
+    for part in ("`paused`", "`exclude`", "jwtExpiry must be greater than or equal to 60"):
+        assert part in message
+
+
+@pytest.mark.parametrize(
+    ("key", "instead"),
+    [
+        ("docker:host", "dockerHost"),
+        ("docker:certPath", "dockerCertPath"),
+        ("docker:caMaterial", "dockerCertPath"),
+        ("docker:sshOpts", "~/.ssh/config"),
+        ("docker:registryAuth", "registryMirror"),
+        ("docker:somethingNew", "dockerHost"),
+    ],
+)
+def test_docker_namespace_keys_fail_naming_the_setting_to_use(key: str, instead: str) -> None:
+    message = problem({}, other_keys=[key])
+    assert f"{key} is not read by this program" in message
+    assert instead in message
+    assert f"`pulumi config rm {key}`" in message
+
+
+def test_other_namespaces_are_left_alone() -> None:
+    settings = load({"portSlot": "0"}, other_keys=["aws:region", "pulumi:tags", "dockerx:y"])
+    assert settings.ports.kong_http == 20000
+
+
+def test_a_reader_is_asked_only_for_known_keys() -> None:
+    asked: list[str] = []
+
+    def read(key: str) -> str | None:
+        asked.append(key)
+        return {"portSlot": "2"}.get(key)
+
+    settings = load_settings(read, stack="shop", is_secret=lambda key: False)
+    assert settings.ports.kong_http == 20020
+    assert {"portSlot", "paused", "release", "customDomains"} <= set(asked)
+
+
+def test_the_program_reads_the_whole_runtime_config() -> None:
+    """``__main__.py`` sees keys ``pulumi.Config`` would never ask for."""
+    with pytest.raises(pulumi.RunError, match="did you mean `paused`") as raised:
+        run_main({"portSlot": "0", "pause": "true"}, stack="dev")
+    assert "supabase:pause" in str(raised.value)
+
+
+def test_the_program_finds_secrets_in_the_runtime_config() -> None:
+    secret = "s" * 40
+    with pytest.raises(pulumi.RunError, match="jwtSecret is stored in plain text"):
+        run_main({"portSlot": "0", "jwtSecret": secret}, stack="dev")
+    result = run_main(
+        {"portSlot": "0", "jwtSecret": secret}, stack="dev", secret_keys=["jwtSecret"]
+    )
+    assert result.outputs["jwtSecret"] == secret
+
+
+def test_the_program_reads_the_language_hosts_environment(monkeypatch) -> None:
+    """A real run hands the config over as PULUMI_CONFIG (and secret keys beside it)."""
+    monkeypatch.setenv("PULUMI_CONFIG", '{"supabase:exlude": "[]"}')
+    with pytest.raises(pulumi.RunError, match="did you mean `exclude`"):
+        run_main({"portSlot": "0"}, stack="dev")
+
+
+def test_a_secret_is_never_echoed() -> None:
+    secret = "hunter2-but-short"
+    with pytest.raises(SettingsError) as raised:
+        load({"portSlot": "0", "jwtSecret": secret}, secret=["jwtSecret"])
+    assert secret not in str(raised.value)
+    assert "jwtSecret is too short (17 characters, at least 32 needed)" in str(raised.value)
+    with pytest.raises(SettingsError) as raised:
+        load(
+            {"portSlot": "0", "postgresPassword": "pass word 1234567"}, secret=["postgresPassword"]
+        )
+    assert "pass word" not in str(raised.value)
+    assert "pulumi config set --secret postgresPassword" in str(raised.value)
+
+
+FIX_PROBES = [
+    {"smtp": "[1"},
+    {"smtp": {"port": 0}},
+    {"auth": "x"},
+    {"ports": {"kongHttp": 0}},
+    {"resources": {"db": 2}},
+    {"resources": {"api-gw": {"cpus": 1}}},
+    {"images": {"auth": "Bad Image"}},
+    {"additionalRedirectUrls": ["https://a.example.com", "x"]},
+    {"exclude": "studio"},
+    {"customDomains": "a"},
+    {"jwtSecret": "short"},
+    {"siteUrl": "x"},
+    {"pause": "true"},
+    {"smtp": {"pass": "x"}},
+]
+PATH = r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*|\[[0-9]+\]|\[\"[^\"]+\"\])*"
+
+
+@pytest.mark.parametrize("config", FIX_PROBES)
+def test_fix_commands_are_real_pulumi_commands(config: dict) -> None:
+    commands = re.findall(r"`(pulumi config [^`]+)`", problem(config))
+    assert commands
+    for command in commands:
+        words = shlex.split(command.replace("<value>", "x"))
+        assert words[:2] == ["pulumi", "config"]
+        assert words[2] in ("set", "rm")
+        rest = words[3:]
+        if "--secret" in rest:
+            rest.remove("--secret")
+        if "--path" in rest:
+            rest.remove("--path")
+            assert re.fullmatch(PATH, rest[0]), rest[0]
+        key = re.match(r"[A-Za-z]+", rest[0])[0]  # type: ignore[index]
+        assert key in KEYS or key in config
+        assert len(rest) == (2 if words[2] == "set" else 1)
+
+
+def test_runtime_config_splits_namespaces_and_finds_secret_keys(monkeypatch) -> None:
+    monkeypatch.setenv(
+        "PULUMI_CONFIG",
+        '{"supabase:portSlot": "4", "supabase:jwtSecret": "j", "docker:host": "x", "aws:r": "y"}',
+    )
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", '["supabase:jwtSecret"]')
+    pulumi.runtime.set_all_config({"supabase:paused": "true"}, ["supabase:smtpPassword"])
+    try:
+        values, other_keys, secret_keys = runtime_config()
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+    assert values == {"portSlot": "4", "jwtSecret": "j", "paused": "true"}
+    assert sorted(other_keys) == ["aws:r", "docker:host"]
+    assert secret_keys == {"jwtSecret"}
