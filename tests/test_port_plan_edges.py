@@ -30,10 +30,11 @@ def test_the_lowest_and_highest_ports_are_accepted(port: int) -> None:
 def test_a_port_outside_1_to_65535_or_not_a_whole_number_is_refused(port: object) -> None:
     with pytest.raises(PortPlanError) as raised:
         plan_ports(0, {"postgres": port})
-    assert str(raised.value) == (
+    message = str(raised.value)
+    assert message.startswith(
         f"ports.postgres must be a whole number from 1 to 65535, got {port!r}; "
-        "fix it in the stack file under `supabase:ports:`"
     )
+    assert "ports.postgres' <port>`" in message  # the fix names the very entry
 
 
 def test_unknown_port_names_are_listed_with_the_release_s_ports() -> None:
@@ -84,10 +85,9 @@ def test_an_override_clashing_with_the_slot_s_own_port_is_named() -> None:
     own_https = slot_ports(5).kong_https
     with pytest.raises(PortPlanError) as raised:
         plan_ports(5, {"postgres": own_https})
-    assert str(raised.value) == (
-        f"ports clash: kongHttps and postgres both use {own_https}; "
-        "give each port its own number under `ports:`"
-    )
+    message = str(raised.value)
+    assert message.startswith(f"ports clash: kongHttps and postgres both use {own_https}; ")
+    assert "give each port its own number" in message
 
 
 def test_every_clash_is_listed() -> None:
