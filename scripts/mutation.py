@@ -217,6 +217,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("modules", nargs="*", type=Path, help="only these modules (paths)")
     parser.add_argument("--sample", type=int, metavar="K", help="run K mutants per module")
     parser.add_argument("--fresh", action="store_true", help="drop earlier results first")
+    parser.add_argument(
+        "--recheck", action="store_true", help="run again mutants not killed last time"
+    )
     parser.add_argument("--report", action="store_true", help="print the last run's figures")
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutants (2)")
     args = parser.parse_args(argv)
@@ -230,13 +233,16 @@ def main(argv: list[str] | None = None) -> None:
         if args.fresh and MUTANTS.exists():
             shutil.rmtree(MUTANTS)
         generate()
+        # Rebuilt on every run: which tests reach which function changes with the tests.
+        (MUTANTS / "mutmut-stats.json").unlink(missing_ok=True)
         # Named modules run again in full (new tests may kill old survivors); otherwise
         # only mutants without a result run.
         pending = []
         for module in chosen:
             codes = exit_codes(module)
             picked = sample(list(codes), args.sample, module)
-            pending += [name for name in picked if args.modules or codes[name] is None]
+            again = {0, 5, 33, 36} if args.recheck else set()  # survived, no tests, timeout
+            pending += [n for n in picked if args.modules or codes[n] is None or codes[n] in again]
         print(f"running {len(pending)} mutants (log: {LOG.relative_to(ROOT)})", flush=True)
         if pending:
             run_mutmut(pending, args.max_children)

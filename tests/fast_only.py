@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+# Loaded with this plugin so the mutation run's test map is right (see its docstring).
+pytest_plugins = ["mutmut_fixture_stats"]
+
 # Fixtures that start a real process: private dockerd engines (tests/conftest.py) and the
 # throwaway PostgreSQL cluster of tests/test_render_database.py.
 REAL_ENGINE_FIXTURES = frozenset({"private_engines", "engine_a", "engine_b", "cluster"})
