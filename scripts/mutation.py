@@ -232,6 +232,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.report:
         if args.fresh and MUTANTS.exists():
             shutil.rmtree(MUTANTS)
+        # mutmut copies tests/ over the old copy: a test deleted or renamed since would stay.
+        shutil.rmtree(MUTANTS / "tests", ignore_errors=True)
         generate()
         # Rebuilt on every run: which tests reach which function changes with the tests.
         (MUTANTS / "mutmut-stats.json").unlink(missing_ok=True)
