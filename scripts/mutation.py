@@ -49,6 +49,8 @@ EQUIVALENT_FILE = Path(__file__).resolve().with_name("mutation-equivalent.md")
 #: A mutant name or name pattern, quoted in backticks in the equivalents file.
 MUTANT_NAME = re.compile(r"`((?:components|automation)\.[\w.*ǁ]+__mutmut_[\d*]+)`")
 SEED = "supabase-mutation"
+#: Repository entries that are not read by tests (or are mutmut's own output).
+NOT_COPIED = {".git", ".venv", "mutants", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 
 # mutmut's exit codes per mutant (mutmut/stats.py); anything else mutmut calls suspicious.
 STATUS_BY_EXIT_CODE = {
@@ -191,6 +193,24 @@ def report(per_module: dict[Path, Tally]) -> None:
     )
 
 
+def sync_repository() -> None:
+    """Copy every file the tests may read (all but the packages) fresh into ``mutants/``.
+
+    mutmut copies only ``also_copy``, over the old copy: a test file deleted or renamed since
+    would stay, and a folder added to the repository (a schema the tests read) would be
+    missing. The tests run in ``mutants/`` as if it were the repository.
+    """
+    for entry in ROOT.iterdir():
+        if entry.name in {*PACKAGES, *NOT_COPIED}:
+            continue
+        target = MUTANTS / entry.name
+        if entry.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(entry, target, symlinks=True)
+        else:
+            shutil.copy2(entry, target)
+
+
 def generate() -> None:
     subprocess.run([sys.executable, "-c", GENERATE], cwd=ROOT, check=True, capture_output=True)
 
@@ -232,9 +252,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.report:
         if args.fresh and MUTANTS.exists():
             shutil.rmtree(MUTANTS)
-        # mutmut copies tests/ over the old copy: a test deleted or renamed since would stay.
-        shutil.rmtree(MUTANTS / "tests", ignore_errors=True)
         generate()
+        sync_repository()
         # Rebuilt on every run: which tests reach which function changes with the tests.
         (MUTANTS / "mutmut-stats.json").unlink(missing_ok=True)
         # Named modules run again in full (new tests may kill old survivors); otherwise
