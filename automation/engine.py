@@ -34,6 +34,24 @@ _HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 _EXIT_IN_STATUS = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
 
 
+#: An image with no files, imported from an empty tar (no registry needed): probe containers
+#: are created from it, inspected and removed, never started.
+PROBE_IMAGE = "supabase-fleet/probe:empty"
+_EMPTY_TAR = b"\0" * 1024  # a tar archive is two empty 512-byte blocks
+
+
+@dataclass(frozen=True)
+class EngineFacts:
+    """What the daemon itself decides for every container, read once per engine."""
+
+    log_driver: str
+    """The daemon's default log driver (``docker info`` LoggingDriver)."""
+    log_opts: dict[str, str]
+    """The daemon's default log options (``log-opts`` of daemon.json), as it applies them."""
+    rootless: bool
+    """Whether the daemon runs rootless (``docker info`` SecurityOptions)."""
+
+
 class EngineUnreachable(Exception):
     """A Docker engine could not be reached or refused a request; the message says which."""
 
@@ -185,6 +203,55 @@ class Engine:
         """One project's containers, sorted by service."""
         states = [self._state(entry) for entry in self._list(f"{PROJECT_LABEL}={ref}")]
         return sorted(states, key=lambda s: s.service)
+
+    # -- probes -----------------------------------------------------------------------
+
+    def _probe_container(self, mount: str | None = None) -> dict:
+        """Create (never start) a container of ``PROBE_IMAGE``, inspect it and remove it.
+
+        Docker checks a bind mount's source path on the host when it creates a container,
+        and fills in the default log driver and options then: both are read this way,
+        with nothing running and nothing pulled. With ``mount`` the answer is {} when
+        the path does not exist on the engine's host.
+        """
+        api = self._client.api
+        with self._errors():
+            if not api.images(name=PROBE_IMAGE):
+                api.import_image_from_data(
+                    _EMPTY_TAR, repository=PROBE_IMAGE.split(":")[0], tag=PROBE_IMAGE.split(":")[1]
+                )
+            mounts = [docker.types.Mount("/probe", mount, type="bind", read_only=True)]
+            host_config = api.create_host_config(mounts=mounts if mount else None)
+            try:
+                created = api.create_container(
+                    PROBE_IMAGE,
+                    command=["probe"],
+                    host_config=host_config,
+                    labels={"supabase.fleet-probe": "true"},
+                )
+            except docker.errors.APIError as err:
+                if mount and err.status_code == 400 and "does not exist" in str(err.explanation):
+                    return {}
+                raise
+            try:
+                return api.inspect_container(created["Id"])
+            finally:
+                api.remove_container(created["Id"], force=True)
+
+    def path_exists(self, path: str) -> bool:
+        """Whether ``path`` exists on the engine's host, as Docker sees it for bind mounts."""
+        return bool(self._probe_container(path))
+
+    def facts(self) -> EngineFacts:
+        """The daemon's default log driver and options, and whether it runs rootless."""
+        with self._errors():
+            info = self._client.api.info()
+        log_config = (self._probe_container().get("HostConfig") or {}).get("LogConfig") or {}
+        return EngineFacts(
+            log_driver=str(info.get("LoggingDriver") or log_config.get("Type") or ""),
+            log_opts={str(k): str(v) for k, v in (log_config.get("Config") or {}).items()},
+            rootless=any("rootless" in str(o) for o in info.get("SecurityOptions") or ()),
+        )
 
     # -- ports ------------------------------------------------------------------------
 

@@ -23,7 +23,8 @@ DEFAULT_CAPACITY = 20
 LOCAL_NAME = "local"
 SCHEMES = ("unix", "ssh", "tcp")
 TLS_FILES = ("ca.pem", "cert.pem", "key.pem")
-HOST_KEYS = {"name", "url", "capacity", "certPath", "socketPath"}
+#: ``baseDomain`` and ``edge`` (the host's HTTPS edge proxy) are read by automation.edge.
+HOST_KEYS = {"name", "url", "capacity", "certPath", "socketPath", "baseDomain", "edge"}
 
 
 def default_inventory() -> list[EngineSpec]:

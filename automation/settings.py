@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+import yaml
+
 from automation.errors import FleetError
 
 HOME_ENV = "SUPABASE_FLEET_HOME"
@@ -42,8 +44,13 @@ class FleetConfig:
 
     @property
     def stacks_dir(self) -> Path:
-        """Stack files live here, as ``stackConfigDir`` in Pulumi.yaml says."""
-        return self.project_dir / "stacks"
+        """Stack files live where ``stackConfigDir`` in Pulumi.yaml says (Pulumi's own
+        default, the project folder, when unset)."""
+        try:
+            project = yaml.safe_load((self.project_dir / "Pulumi.yaml").read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise FleetError(f"cannot read {self.project_dir / 'Pulumi.yaml'}: {exc}") from exc
+        return self.project_dir / str(project.get("stackConfigDir") or ".")
 
     @property
     def passphrase_file(self) -> Path:
@@ -83,13 +90,18 @@ class FleetConfig:
         )
 
     def workspace_env(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-        """Environment for the Pulumi CLI; creates the state dir and passphrase on first use."""
+        """Environment for the Pulumi CLI; creates the home (0700), the state dir and the
+        passphrase on first use.
+
+        The passphrase policy, shared with ``scripts/up.sh``: ``PULUMI_CONFIG_PASSPHRASE``
+        or ``PULUMI_CONFIG_PASSPHRASE_FILE`` when set (the Pulumi CLI reads them as they
+        are), else the file generated once in the home.
+        """
         env = os.environ if environ is None else environ
         result = {"PULUMI_BACKEND_URL": self.backend_url}
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds secrets
         local_dir = file_backend_dir(self.backend_url)
         if local_dir is not None:
-            if local_dir.is_relative_to(self.home):  # the home holds secrets: owner only
-                self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
             local_dir.mkdir(parents=True, exist_ok=True)
         if self.uses_passphrase and not any(env.get(name) for name in PASSPHRASE_ENVS):
             result["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(ensure_passphrase(self.passphrase_file))

@@ -1,8 +1,9 @@
-"""The port slot allocator: the lowest slot none of whose ports any project uses.
+"""The port slot allocator and the fleet's port clash check.
 
 Slots are global across every stack file, whatever host a project runs on, so a project
 can move between hosts without a port clash. Explicit ``ports:`` overrides count as used
-too: a slot is free only if no port of its block is taken by any existing project.
+too: a slot is free only if no port of its block is taken by any existing project. Each
+project's ports are its release's (``Release.port_names``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from dataclasses import dataclass
 from automation.errors import FleetError
 from automation.stackfiles import StackFile
 from components.ports import (
+    DEFAULT_PORT_NAMES,
     MAX_SLOT,
     PORT_BASE,
     SLOT_WIDTH,
+    HostPorts,
     PortPlanError,
     check_slot,
     plan_ports,
@@ -24,16 +27,29 @@ from components.ports import (
 
 @dataclass(frozen=True)
 class PortClaim:
-    """The ports one existing project holds: its slot and its explicit overrides."""
+    """The ports one existing project holds: its slot, its overrides, its release's ports."""
 
     ref: str
     slot: object
     overrides: dict[str, object]
+    names: tuple[str, ...] = DEFAULT_PORT_NAMES
+    host: str = ""
 
     @classmethod
-    def of(cls, stack: StackFile) -> PortClaim:
+    def of(cls, stack: StackFile, host: str = "") -> PortClaim:
         """The claim a stack file makes."""
-        return cls(ref=stack.ref, slot=stack.port_slot, overrides=stack.port_overrides)
+        return cls(
+            ref=stack.ref,
+            slot=stack.port_slot,
+            overrides=stack.port_overrides,
+            names=stack.release.port_names,
+            host=host,
+        )
+
+    def ports(self) -> HostPorts:
+        """The host ports; PortPlanError when the settings cannot work."""
+        slot = None if self.slot is None else check_slot(self.slot)
+        return plan_ports(slot, self.overrides, self.names)
 
 
 def slot_of_port(port: int) -> int | None:
@@ -47,15 +63,14 @@ def blocked_slots(claims: Iterable[PortClaim]) -> set[int]:
     blocked: set[int] = set()
     for claim in claims:
         try:
-            slot = None if claim.slot is None else check_slot(claim.slot)
-            ports = plan_ports(slot, claim.overrides)
+            ports = claim.ports()
         except PortPlanError as exc:
             raise FleetError(
                 f"project {claim.ref!r} has an unusable port setting ({exc}); fix its stack "
                 "file first, the free slots cannot be known until then"
             ) from exc
-        if slot is not None:
-            blocked.add(slot)
+        if claim.slot is not None:
+            blocked.add(int(claim.slot))  # type: ignore[call-overload]
         for port in ports.by_setting().values():
             port_slot = slot_of_port(port)
             if port_slot is not None:
@@ -79,3 +94,40 @@ def lowest_free_slot(blocked: Iterable[int], *, start: int = 0) -> int:
 def allocate_slot(claims: Iterable[PortClaim]) -> int:
     """The slot for a new project given the claims of all existing ones."""
     return lowest_free_slot(blocked_slots(claims))
+
+
+def port_clashes(claims: Iterable[PortClaim]) -> dict[str, list[str]]:
+    """Per ref, why its ports clash with another project's.
+
+    Two projects on one host publishing one port cannot both start; two projects with
+    one ``portSlot`` break the slot plan even on different hosts (a project may move).
+    Claims whose own settings are unusable are left to the settings check.
+    """
+    claims = list(claims)
+    problems: dict[str, list[str]] = {}
+    owners: dict[tuple[str, int], str] = {}
+    slots: dict[int, str] = {}
+    for claim in claims:
+        try:
+            ports = claim.ports()
+        except PortPlanError:
+            continue
+        if claim.slot is not None:
+            slot = int(claim.slot)  # type: ignore[call-overload]
+            if slot in slots:
+                _both(problems, claim.ref, slots[slot], f"portSlot {slot}")
+            else:
+                slots[slot] = claim.ref
+        for port in sorted(ports.by_setting().values()):
+            key = (claim.host, port)
+            if key in owners and owners[key] != claim.ref:
+                _both(problems, claim.ref, owners[key], f"host port {port}")
+            else:
+                owners[key] = claim.ref
+    return problems
+
+
+def _both(problems: dict[str, list[str]], ref: str, other: str, what: str) -> None:
+    fix = "give one of them a free portSlot (or other ports:)"
+    problems.setdefault(ref, []).append(f"port clash: {what} is also used by {other!r}; {fix}")
+    problems.setdefault(other, []).append(f"port clash: {what} is also used by {ref!r}; {fix}")

@@ -1,34 +1,43 @@
-"""Stack files ``stacks/Pulumi.<ref>.yaml``: the fleet's record of which projects exist.
+"""Stack files ``stacks/Pulumi.<stack>.yaml``: the fleet's record of which projects exist.
 
-The fleet reads every stack file to find used port slots and host placements, and writes
-the few settings it owns. It keeps every other key (``encryptionsalt``, secrets, user
-settings) as it is, and never overwrites a stack file that already exists.
+The fleet reads every stack file to find used port slots, host placements and refs, and
+writes the few settings it owns. Edits go through ruamel.yaml's round-trip mode, so a
+user's comments, key order and every other key (``encryptionsalt``, secrets) survive, and
+it never overwrites a stack file that already exists. A stack file that cannot be read
+is reported as such instead of hiding the rest of the fleet.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import io
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError as RuamelError
 
 from automation.errors import FleetError
 from automation.names import check_ref
+from components.naming import REF_PATTERN
+from components.releases import DEFAULT_RELEASE, RELEASES, Release
 
 NAMESPACE = "supabase"
 PREFIX = "Pulumi."
 SUFFIX = ".yaml"
+LOCK_NAME = ".fleet.lock"
 
 
-def stack_path(stacks_dir: Path, ref: str) -> Path:
-    """The stack file of ``ref``."""
-    return stacks_dir / f"{PREFIX}{ref}{SUFFIX}"
+def stack_path(stacks_dir: Path, name: str) -> Path:
+    """The stack file of the stack ``name``."""
+    return stacks_dir / f"{PREFIX}{name}{SUFFIX}"
 
 
 def _as_int(value: object) -> object:
@@ -58,11 +67,17 @@ def _as_bool(value: object) -> bool:
 
 @dataclass(frozen=True)
 class StackFile:
-    """One parsed stack file; properties read the ``supabase:`` settings the fleet uses."""
+    """One stack file; properties read the ``supabase:`` settings the fleet uses.
 
-    ref: str
+    ``name`` is the Pulumi stack name (from the file name); ``ref`` the project ref, which
+    names the Docker objects and is what the fleet shows: ``supabase:ref`` when set, else
+    the stack name. ``error`` says why the file could not be read (then ``data`` is empty).
+    """
+
+    name: str
     path: Path
     data: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
 
     @property
     def config(self) -> dict[str, Any]:
@@ -77,13 +92,31 @@ class StackFile:
         return self.config.get(f"{NAMESPACE}:{key}", default)
 
     @property
+    def ref(self) -> str:
+        """The project ref (``supabase:ref``, else the stack name)."""
+        if self.error:
+            return self.name
+        value = self.get("ref")
+        return str(value) if value else self.name
+
+    @property
+    def release(self) -> Release:
+        """The release the project runs (the default when unset)."""
+        name = str(self.get("release") or DEFAULT_RELEASE)
+        if name not in RELEASES:
+            raise FleetError(
+                f"{self.path}: unknown release {name!r}; known releases: {sorted(RELEASES)}"
+            )
+        return RELEASES[name]
+
+    @property
     def port_slot(self) -> object:
         """``portSlot`` as written (an int when well-formed, None when unset)."""
         return _as_int(self.get("portSlot"))
 
     @property
     def port_overrides(self) -> dict[str, object]:
-        """Explicit ``ports:`` overrides, keyed kongHttp/kongHttps/postgres."""
+        """Explicit ``ports:`` overrides, keyed by port setting name."""
         ports = _structured(self.path, "ports", self.get("ports") or {}, dict)
         return {str(name): _as_int(port) for name, port in ports.items()}
 
@@ -111,6 +144,12 @@ class StackFile:
         return _as_bool(self.get("paused", False))
 
     @property
+    def logs(self) -> bool | None:
+        """``logs`` as set (None: the release's default)."""
+        value = self.get("logs")
+        return None if value is None else _as_bool(value)
+
+    @property
     def exclude(self) -> list[str]:
         """Optional services switched off for this project."""
         value = _structured(self.path, "exclude", self.get("exclude") or [], list)
@@ -120,32 +159,78 @@ class StackFile:
 def _load(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FleetError(f"{path} cannot be read: {exc}") from exc
     except yaml.YAMLError as exc:
-        raise FleetError(f"{path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise FleetError(f"{path} must hold a mapping with a `config:` key")
+        raise FleetError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("config", {}) or {}, dict):
+        raise FleetError(f"{path} must hold a mapping with a `config:` mapping")
     return data
 
 
-def read_stack(stacks_dir: Path, ref: str) -> StackFile:
-    """The stack file of ``ref``; an unknown ref is a FleetError naming the known ones."""
-    check_ref(ref)
-    path = stack_path(stacks_dir, ref)
-    if not path.is_file():
-        known = ", ".join(stack.ref for stack in list_stacks(stacks_dir)) or "none"
-        raise FleetError(f"unknown project {ref!r}: no {path} (known projects: {known})")
-    return StackFile(ref=ref, path=path, data=_load(path))
+def read_file(path: Path, name: str) -> StackFile:
+    """One stack file; an unreadable one comes back with ``error`` set instead of raising."""
+    try:
+        return StackFile(name=name, path=path, data=_load(path))
+    except FleetError as exc:
+        return StackFile(name=name, path=path, error=str(exc))
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Every stack file of the stacks folder, and the files that are not stack files."""
+
+    stacks: list[StackFile]
+    ignored: list[Path] = field(default_factory=list)
+    """``Pulumi.*.yaml`` files whose middle part is not a valid stack name (ref)."""
+
+    def duplicate_refs(self) -> dict[str, list[StackFile]]:
+        """Refs that more than one stack file claims."""
+        by_ref: dict[str, list[StackFile]] = {}
+        for stack in self.stacks:
+            by_ref.setdefault(stack.ref, []).append(stack)
+        return {ref: stacks for ref, stacks in by_ref.items() if len(stacks) > 1}
+
+    def warnings(self) -> list[str]:
+        """What ``list`` and every command say about files they leave out."""
+        return [
+            f"ignoring {path}: {path.name[len(PREFIX) : -len(SUFFIX)]!r} is not a valid "
+            "stack name (a ref: lowercase letters, digits and hyphens)"
+            for path in self.ignored
+        ]
+
+
+def scan(stacks_dir: Path) -> Scan:
+    """Every stack file in ``stacks_dir``, sorted by stack name."""
+    if not stacks_dir.is_dir():
+        return Scan([])
+    stacks: list[StackFile] = []
+    ignored: list[Path] = []
+    for path in sorted(stacks_dir.glob(f"{PREFIX}*{SUFFIX}")):
+        name = path.name[len(PREFIX) : -len(SUFFIX)]
+        if not REF_PATTERN.match(name):
+            ignored.append(path)
+            continue
+        stacks.append(read_file(path, name))
+    return Scan(stacks, ignored)
 
 
 def list_stacks(stacks_dir: Path) -> list[StackFile]:
-    """Every stack file in ``stacks_dir``, sorted by ref."""
-    if not stacks_dir.is_dir():
-        return []
-    stacks = []
-    for path in sorted(stacks_dir.glob(f"{PREFIX}*{SUFFIX}")):
-        ref = path.name[len(PREFIX) : -len(SUFFIX)]
-        stacks.append(StackFile(ref=ref, path=path, data=_load(path)))
+    """The readable stack files; FleetError naming the first unreadable one."""
+    stacks = scan(stacks_dir).stacks
+    broken = [stack.error for stack in stacks if stack.error]
+    if broken:
+        raise FleetError(broken[0])
     return stacks
+
+
+def read_stack(stacks_dir: Path, name: str) -> StackFile:
+    """The stack file of stack ``name``; FleetError when missing or unreadable."""
+    check_ref(name)
+    path = stack_path(stacks_dir, name)
+    if not path.is_file():
+        raise FleetError(f"unknown project {name!r}: no {path}")
+    return StackFile(name=name, path=path, data=_load(path))
 
 
 def new_stack_data(settings: Mapping[str, object]) -> dict[str, Any]:
@@ -162,27 +247,62 @@ def write_new_stack(stacks_dir: Path, ref: str, settings: Mapping[str, object]) 
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError as exc:
-        raise FleetError(f"project {ref!r} exists already ({path})") from exc
+        raise FleetError(
+            f"project {ref!r} exists already ({path}); if its create failed, "
+            f"run `supabase-fleet up {ref}` to try again"
+        ) from exc
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
     return path
 
 
-def set_setting(stacks_dir: Path, ref: str, key: str, value: object) -> StackFile:
-    """Set ``supabase:<key>`` in an existing stack file, keeping all other keys.
+def _round_trip() -> YAML:
+    handler = YAML(typ="rt")
+    handler.preserve_quotes = True
+    handler.width = 4096  # never re-wrap the user's long lines
+    return handler
+
+
+def set_setting(stacks_dir: Path, name: str, key: str, value: object) -> None:
+    """Set ``supabase:<key>`` in an existing stack file, keeping comments and all else.
 
     The file is replaced atomically so a crash never leaves a half-written stack file.
     """
-    stack = read_stack(stacks_dir, ref)
-    data = dict(stack.data)
-    data["config"] = {**stack.config, f"{NAMESPACE}:{key}": value}
-    fd, tmp = tempfile.mkstemp(dir=stacks_dir, prefix=f".{stack.path.name}.")
+    path = stack_path(stacks_dir, name)
+    handler = _round_trip()
+    try:
+        data = handler.load(path.read_text())
+    except (OSError, RuamelError) as exc:
+        raise FleetError(f"{path} cannot be updated: {exc}") from exc
+    if data is None:
+        data = handler.load("config: {}\n")
+    if data.get("config") is None:
+        data["config"] = {}
+    data["config"][f"{NAMESPACE}:{key}"] = value
+    text = io.StringIO()
+    handler.dump(data, text)
+    fd, tmp = tempfile.mkstemp(dir=stacks_dir, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w") as handle:
-            handle.write(yaml.safe_dump(data, sort_keys=False))
-        os.chmod(tmp, stack.path.stat().st_mode & 0o777)
-        os.replace(tmp, stack.path)
+            handle.write(text.getvalue())
+        os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return StackFile(ref=ref, path=stack.path, data=data)
+
+
+@contextlib.contextmanager
+def locked(stacks_dir: Path) -> Iterator[None]:
+    """Hold the fleet's lock on the stacks folder (``fcntl.flock``, released on exit).
+
+    Planning a new project and writing its stack file happen under it, so two ``create``
+    runs, in threads or processes, never pick the same slot or overfill a host.
+    """
+    stacks_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(stacks_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

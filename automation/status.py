@@ -13,7 +13,7 @@ from enum import Enum
 
 from automation.containers import ContainerState
 from automation.errors import FleetError
-from components.settings import ALL_SERVICES, OPTIONAL_SERVICES
+from components.releases import DEFAULT_RELEASE, RELEASES, Release
 
 #: Update kinds that change what runs; previews and refreshes do not.
 DEPLOY_KINDS = ("update", "destroy")
@@ -51,17 +51,25 @@ class ProjectStatus:
     problems: list[str] = field(default_factory=list)
 
 
-def enabled_services(exclude: Iterable[str]) -> list[str]:
-    """The services a project runs, as the program decides them from ``exclude``."""
-    excluded: set[str] = set()
+def enabled_services(
+    exclude: Iterable[str] = (), release: Release | None = None, logs: bool | None = None
+) -> list[str]:
+    """The services a project runs, decided from its release, ``logs`` and ``exclude``.
+
+    The same rule as the program's settings (``components.releases`` data), so ``status``
+    expects exactly the containers ``up`` makes.
+    """
+    release = release or RELEASES[DEFAULT_RELEASE]
+    logs = release.logs_default if logs is None else logs
+    excluded: set[str] = set() if logs else set(release.logs_services)
     for name in exclude:
-        if name not in OPTIONAL_SERVICES:
+        if name not in release.optional:
             raise FleetError(
-                f"cannot exclude {name!r}; only these services are optional: "
-                f"{', '.join(OPTIONAL_SERVICES)} (excluding analytics drops vector too)"
+                f"cannot exclude {name!r} in release {release.name}; only these services are "
+                f"optional: {', '.join(release.optional)} (the log pipeline goes with `logs`)"
             )
-        excluded.update(OPTIONAL_SERVICES[name])
-    return [service for service in ALL_SERVICES if service not in excluded]
+        excluded.update(release.optional[name])
+    return [service for service in release.services if service not in excluded]
 
 
 def last_deploy(history: Sequence[UpdateRecord]) -> UpdateRecord | None:

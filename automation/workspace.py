@@ -6,8 +6,9 @@ Each method is a few lines that hand one request to Pulumi. Everything above tal
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -15,7 +16,9 @@ from typing import Protocol
 from pulumi import automation as auto
 
 from automation.errors import FleetError
-from automation.status import UpdateRecord
+from automation.status import DEPLOY_KINDS, UpdateRecord
+
+CONTAINER_TYPE = "docker:index/container:Container"
 
 OnOutput = Callable[[str], None]
 
@@ -31,12 +34,18 @@ class Output:
 class Workspace(Protocol):
     """What the fleet asks of Pulumi."""
 
+    @property
+    def backend_url(self) -> str:
+        """The state backend in use, for messages."""
+        ...
+
     def list_stacks(self) -> list[str]:
         """Names of the stacks that exist in the backend."""
         ...
 
-    def up(self, ref: str, on_output: OnOutput) -> dict[str, Output]:
-        """Deploy the stack (creating it if needed) and return its outputs."""
+    def up(self, ref: str, on_output: OnOutput, replace: Sequence[str] = ()) -> dict[str, Output]:
+        """Deploy the stack (creating it if needed), replacing the resources ``replace``
+        names (URNs), and return its outputs."""
         ...
 
     def preview(self, ref: str, on_output: OnOutput) -> dict[str, int]:
@@ -60,7 +69,11 @@ class Workspace(Protocol):
         ...
 
     def history(self, ref: str) -> list[UpdateRecord]:
-        """The stack's latest updates, newest first."""
+        """The stack's updates, newest first, up to and including the newest deploy."""
+        ...
+
+    def containers(self, ref: str) -> dict[str, str]:
+        """The containers the stack's state records: container name -> resource URN."""
         ...
 
 
@@ -72,6 +85,7 @@ class PulumiWorkspace:
     """The Workspace on a LocalWorkspace over the repo's Pulumi program."""
 
     HISTORY_PAGE = 10
+    HISTORY_PAGES = 10
 
     def __init__(self, project_dir: Path, env: Mapping[str, str], secrets_provider: str | None):
         self._project_dir = project_dir
@@ -82,7 +96,7 @@ class PulumiWorkspace:
         self._lock = threading.Lock()
 
     def _workspace(self) -> auto.LocalWorkspace:
-        with self._lock:
+        with self._lock, self._backend_errors():
             if self._ws is None:
                 try:
                     self._ws = auto.LocalWorkspace(
@@ -99,22 +113,44 @@ class PulumiWorkspace:
 
     def _stack(self, ref: str, *, create: bool = False) -> auto.Stack:
         workspace = self._workspace()
-        with self._lock:
+        with self._lock, self._backend_errors():
             try:
                 if create:
                     return auto.Stack.create_or_select(ref, workspace)
                 return auto.Stack.select(ref, workspace)
             except auto.StackNotFoundError as exc:
-                raise FleetError(f"stack {ref!r} does not exist in the backend") from exc
+                raise FleetError(
+                    f"stack {ref!r} does not exist in the backend {self.backend_url}"
+                ) from exc
+
+    @property
+    def backend_url(self) -> str:
+        """The state backend in use, for messages."""
+        return self._env.get("PULUMI_BACKEND_URL", "(the Pulumi CLI's current login)")
+
+    @contextlib.contextmanager
+    def _backend_errors(self) -> Iterator[None]:
+        """A failing CLI or backend becomes one FleetError line naming the backend."""
+        try:
+            yield
+        except auto.CommandError as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            detail = next((line for line in reversed(lines) if "error" in line.lower()), "")
+            raise FleetError(
+                f"the Pulumi backend {self.backend_url} failed: "
+                f"{detail or (lines[-1] if lines else type(exc).__name__)}"
+            ) from exc
 
     def list_stacks(self) -> list[str]:
         """Stack names without any organization/project prefix."""
-        return [summary.name.rsplit("/", 1)[-1] for summary in self._workspace().list_stacks()]
+        with self._backend_errors():
+            summaries = self._workspace().list_stacks()
+        return [summary.name.rsplit("/", 1)[-1] for summary in summaries]
 
-    def up(self, ref: str, on_output: OnOutput) -> dict[str, Output]:
-        """``pulumi up`` for one project."""
+    def up(self, ref: str, on_output: OnOutput, replace: Sequence[str] = ()) -> dict[str, Output]:
+        """``pulumi up`` for one project (``--replace`` for each URN in ``replace``)."""
         result = self._stack(ref, create=True).up(
-            on_output=on_output, color="never", show_secrets=False
+            on_output=on_output, color="never", show_secrets=False, replace=list(replace) or None
         )
         return _outputs(result.outputs)
 
@@ -138,9 +174,38 @@ class PulumiWorkspace:
 
     def outputs(self, ref: str) -> dict[str, Output]:
         """``pulumi stack output --show-secrets``."""
-        return _outputs(self._stack(ref).outputs())
+        stack = self._stack(ref)
+        with self._backend_errors():
+            return _outputs(stack.outputs())
 
     def history(self, ref: str) -> list[UpdateRecord]:
-        """``pulumi stack history``, newest first."""
-        summaries = self._stack(ref).history(page_size=self.HISTORY_PAGE, show_secrets=False)
-        return [UpdateRecord(kind=s.kind, result=s.result) for s in summaries]
+        """``pulumi stack history``, newest first, paged until the newest deploy.
+
+        Refreshes are history entries too, so the last deploy may be pages back.
+        """
+        stack = self._stack(ref)
+        records: list[UpdateRecord] = []
+        for page in range(1, self.HISTORY_PAGES + 1):
+            summaries = stack.history(page_size=self.HISTORY_PAGE, page=page, show_secrets=False)
+            records += [UpdateRecord(kind=s.kind, result=s.result) for s in summaries]
+            if len(summaries) < self.HISTORY_PAGE or any(s.kind in DEPLOY_KINDS for s in summaries):
+                break
+        return records
+
+    def containers(self, ref: str) -> dict[str, str]:
+        """Container name -> URN for every container in the stack's state ({} for a stack
+        that does not exist yet)."""
+        try:
+            stack = self._stack(ref)
+        except FleetError:
+            if ref in self.list_stacks():
+                raise
+            return {}
+        with self._backend_errors():
+            deployment = stack.export_stack().deployment or {}
+        return {
+            str(resource["outputs"]["name"]): str(resource["urn"])
+            for resource in deployment.get("resources") or []
+            if resource.get("type") == CONTAINER_TYPE
+            and (resource.get("outputs") or {}).get("name")
+        }

@@ -43,3 +43,21 @@ def volume_name(ref: str, volume: str) -> str:
 def project_labels(ref: str) -> dict[str, str]:
     """Labels that every object of the project carries."""
     return {PROJECT_LABEL: ref, MANAGED_BY_LABEL: MANAGED_BY}
+
+
+#: The shared network of the edge proxy; each project's gateway joins it (and only it), so
+#: the proxy reaches gateways by container name while the projects' own networks stay private.
+EDGE_NETWORK = f"{NAME_PREFIX}-edge"
+#: The edge proxy's container, the one-shot container that loads its config, and its volume.
+EDGE_PROXY = f"{NAME_PREFIX}-edge-proxy"
+EDGE_LOADER = f"{NAME_PREFIX}-edge-config"
+EDGE_VOLUME = f"{NAME_PREFIX}-edge-data"
+#: Label marking the edge's objects (value: the role, e.g. "proxy").
+EDGE_LABEL = "supabase.edge"
+#: Port every gateway (Kong, Envoy) listens on inside its container.
+GATEWAY_PORT = 8000
+
+
+def gateway_upstream(ref: str, gateway_service: str) -> str:
+    """``<container>:<port>`` of a project's gateway on the edge network."""
+    return f"{container_name(ref, gateway_service)}:{GATEWAY_PORT}"

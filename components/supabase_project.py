@@ -9,6 +9,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.naming import (
+    EDGE_NETWORK,
     SERVICE_LABEL,
     VOLUME_LABEL,
     container_name,
@@ -44,6 +45,10 @@ class SupabaseProject(pulumi.ComponentResource):
     api_url: pulumi.Output[str]
     studio_url: pulumi.Output[str | None]
     db_url: pulumi.Output[str]
+    """Direct to Postgres (2024-04), or through the pooler's session port (2026-09)."""
+    pooler_url: pulumi.Output[str] | None
+    """Supavisor's session port, as ``postgres.<ref>`` (None when the release has no pooler)."""
+    pooler_transaction_url: pulumi.Output[str] | None
     secrets: ProjectSecrets
     network: docker.Network
     volumes: dict[str, docker.Volume]
@@ -109,27 +114,47 @@ class SupabaseProject(pulumi.ComponentResource):
         self.studio_url = pulumi.Output.from_input(
             f"{settings.api_external_url}/" if settings.enabled("studio") else None
         )
-        self.db_url = pulumi.Output.secret(
+        self.pooler_url = self.pooler_transaction_url = None
+        if settings.ports.pooler_session is not None:
+            self.pooler_url = self._postgres_url(
+                f"postgres.{settings.ref}", settings.ports.pooler_session
+            )
+        if settings.ports.pooler_transaction is not None:
+            self.pooler_transaction_url = self._postgres_url(
+                f"postgres.{settings.ref}", settings.ports.pooler_transaction
+            )
+        self.db_url = self.pooler_url or self._postgres_url("postgres", settings.ports.postgres)
+        outputs: dict[str, pulumi.Input[object]] = {
+            "apiUrl": self.api_url,
+            "studioUrl": self.studio_url,
+            "dbUrl": self.db_url,
+            "anonKey": self.secrets.anon_key,
+            "serviceRoleKey": self.secrets.service_role_key,
+            "jwtSecret": self.secrets.jwt_secret,
+            "dashboardPassword": self.secrets.dashboard_password,
+            "networkName": self.network.name,
+            "containers": {key: c.name for key, c in self.containers.items()},
+        }
+        if self.secrets.new is not None:
+            outputs |= {
+                "publishableKey": self.secrets.new.publishable_key,
+                "secretKey": self.secrets.new.secret_key,
+                "poolerUrl": self.pooler_url,
+                "poolerTransactionUrl": self.pooler_transaction_url,
+            }
+        self.register_outputs(outputs)
+
+    def _postgres_url(self, user: str, port: int | None) -> pulumi.Output[str]:
+        """A connection string for clients outside the Docker host's project network."""
+        return pulumi.Output.secret(
             pulumi.Output.format(
-                "postgresql://postgres:{0}@{1}:{2}/{3}",
+                "postgresql://{0}:{1}@{2}:{3}/{4}",
+                user,
                 self.secrets.postgres_password,
-                settings.public_host,
-                settings.ports.postgres,
+                self.settings.public_host,
+                port,
                 DB_NAME,
             )
-        )
-        self.register_outputs(
-            {
-                "apiUrl": self.api_url,
-                "studioUrl": self.studio_url,
-                "dbUrl": self.db_url,
-                "anonKey": self.secrets.anon_key,
-                "serviceRoleKey": self.secrets.service_role_key,
-                "jwtSecret": self.secrets.jwt_secret,
-                "dashboardPassword": self.secrets.dashboard_password,
-                "networkName": self.network.name,
-                "containers": {key: c.name for key, c in self.containers.items()},
-            }
         )
 
     def _container(
@@ -177,7 +202,14 @@ class SupabaseProject(pulumi.ComponentResource):
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(
                     name=self.network.name, aliases=[spec.name, *spec.aliases]
-                )
+                ),
+                # Behind the edge only the gateway joins the shared edge network, where the
+                # proxy reaches it by container name; every other service stays private.
+                *(
+                    [docker.ContainerNetworksAdvancedArgs(name=EDGE_NETWORK)]
+                    if settings.domain and spec.name == settings.gateway_service
+                    else []
+                ),
             ],
             ports=[
                 docker.ContainerPortArgs(

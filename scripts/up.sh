@@ -2,8 +2,9 @@
 # Brings up one Supabase project with `pulumi up` on the local file state backend.
 # Usage: bash scripts/up.sh [stack]   (default stack: dev, from stacks/Pulumi.dev.yaml)
 # Needs Docker and the Pulumi CLI. State lives in $SUPABASE_FLEET_HOME (default
-# ~/.supabase-fleet), with a passphrase generated once and kept there with mode 0600;
-# the fleet tool (python -m automation) uses the same state and passphrase.
+# ~/.supabase-fleet, created 0700). The passphrase policy is the fleet tool's
+# (automation/settings.py): PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE when
+# set, else a passphrase generated once into the home with mode 0600.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stack="${1:-dev}"
@@ -13,13 +14,16 @@ for tool in docker pulumi python3; do
 done
 
 home="${SUPABASE_FLEET_HOME:-$HOME/.supabase-fleet}"
-mkdir -p "$home/state"
-if [ ! -s "$home/passphrase" ]; then
-  (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >"$home/passphrase")
-fi
+(umask 077 && mkdir -p "$home")
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$home/state}"
-export PULUMI_CONFIG_PASSPHRASE_FILE="$home/passphrase"
-unset PULUMI_CONFIG_PASSPHRASE
+case "$PULUMI_BACKEND_URL" in file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" ;; esac
+if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+  if [ ! -s "$home/passphrase" ]; then
+    (umask 077 && set -o noclobber &&
+      python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >"$home/passphrase")
+  fi
+  export PULUMI_CONFIG_PASSPHRASE_FILE="$home/passphrase"
+fi
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet -r requirements.txt

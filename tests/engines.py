@@ -123,6 +123,8 @@ class PrivateDockerd:
     name: str
     root: Path
     pool: str
+    extra_args: tuple[str, ...] = ()
+    """More dockerd flags, e.g. daemon log-opts."""
     process: subprocess.Popen | None = None
     client: docker.DockerClient | None = None
     #: More dockerd flags, e.g. daemon-wide ``--log-opt`` defaults a test depends on.
@@ -244,15 +246,24 @@ class PrivateDockerd:
             ) from problem
 
 
-def start_engines(count: int) -> list[PrivateDockerd]:
+def start_engines(
+    count: int, *, pool_offset: int = 0, extra_args: tuple[str, ...] = ()
+) -> list[PrivateDockerd]:
     """Start ``count`` private engines side by side, each with the busybox image.
+
+    ``pool_offset`` picks address pools other engines of this session do not use.
 
     The root is created directly in /tmp because unix socket paths are limited to 107
     bytes and containerd's sockets live deep inside the exec root.
     """
     base = Path(tempfile.mkdtemp(prefix="sbd-", dir="/tmp"))
     engines = [
-        PrivateDockerd(name=chr(ord("a") + i), root=base / chr(ord("a") + i), pool=POOLS[i])
+        PrivateDockerd(
+            name=chr(ord("a") + i + pool_offset),
+            root=base / chr(ord("a") + i),
+            pool=POOLS[i + pool_offset],
+            extra_args=extra_args,
+        )
         for i in range(count)
     ]
     try:

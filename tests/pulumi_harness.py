@@ -85,6 +85,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     resources: list[Registered] = field(default_factory=list)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    previous_outputs: dict[str, Any] = field(default_factory=dict)
+    """What a StackReference reads: the stack's outputs from its last deploy ({}: none)."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         registered = Registered(args.typ, args.name, args.inputs, **self.options.get(args.name, {}))
@@ -94,6 +96,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         generate = RANDOM_OUTPUTS.get(args.typ)
         if generate is not None:
             outputs |= generate(inputs, seeded(args.typ, args.name))
+        elif args.typ == "pulumi:pulumi:StackReference":
+            outputs = {"name": inputs["name"], "outputs": dict(self.previous_outputs)}
         elif args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = mock_image_id(inputs["name"])
         # The engine returns the outputs the SDK asked to keep secret as secrets.
@@ -256,14 +260,24 @@ def run(
     *,
     stack: str = "dev",
     secret_keys: Iterable[str] = (),
+    previous_outputs: Mapping[str, Any] | None = None,
 ) -> Run:
-    """Run ``program`` under mocks with ``config`` (keys without the project prefix)."""
-    mocks = RecordingMocks()
+    """Run ``program`` under mocks with ``config`` (keys without the project prefix).
+
+    ``previous_outputs`` are the stack's outputs from its last deploy, as a StackReference
+    to the stack reads them (none: a first deploy).
+    """
+    mocks = RecordingMocks(previous_outputs=dict(previous_outputs or {}))
     # A fresh root stack per run: set_mocks keeps an existing one, whose outputs would
     # carry one run's exports into the next and hide an export the program dropped.
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
-        mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks)
+        mocks,
+        project=PROJECT,
+        stack=stack,
+        preview=False,
+        monitor=RecordingMonitor(mocks),
+        organization="organization",
     )
     pulumi.runtime.set_all_config(
         {f"{PROJECT}:{key}": _config_string(value) for key, value in (config or {}).items()},
@@ -271,7 +285,13 @@ def run(
     )
     loop = asyncio.get_event_loop()
     program()
-    loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+    try:
+        loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+    except Exception:
+        # A failed program leaves registrations waiting on what failed: drop them, so the
+        # next run in this event loop does not wait on (and fail with) them.
+        runtime_settings.SETTINGS.outputs.clear()
+        raise
     root = runtime_settings.get_root_resource()
     outputs: dict[str, Any] = {}
     secrets: set[str] = set()

@@ -95,30 +95,63 @@ def test_previews_changed_stacks_or_all_on_program_change(
 def test_each_picked_stack_gets_a_preview_and_a_comment(workflow: dict) -> None:
     job = workflow["jobs"]["preview"]
     assert job["needs"] == "changes"
-    assert job["if"] == "needs.changes.outputs.stacks != '[]'"
+    assert "needs.changes.outputs.stacks != '[]'" in job["if"]
     assert workflow["jobs"]["changes"]["outputs"]["stacks"] == "${{ steps.pick.outputs.stacks }}"
     assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.changes.outputs.stacks) }}"
     assert job["strategy"]["fail-fast"] is False
     assert job["env"]["STACK"] == "${{ matrix.stack }}"
-    for secret in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"):
-        assert job["env"][secret] == f"${{{{ secrets.{secret} }}}}"
-
     steps = job["steps"]
-    uses = [step.get("uses", "") for step in steps]
     order = {name: i for i, name in enumerate(step.get("name", "") for step in steps)}
+    uses = [step.get("uses", "") for step in steps]
     assert any(u.startswith("actions/setup-python@") for u in uses)
     assert any(u.startswith("pulumi/actions@") for u in uses)
     assert any("pip install -r requirements.txt" in step.get("run", "") for step in steps)
     assert (
         'pulumi login "$PULUMI_BACKEND_URL"' in steps[order["Log in to the state backend"]]["run"]
     )
-    preview = steps[order["Preview"]]
-    assert 'pulumi preview --stack "$STACK" --diff' in preview["run"]
-    comment = steps[order["Comment on the pull request"]]
+    assert 'pulumi preview --stack "$STACK" --diff' in steps[order["Preview"]]["run"]
+    keep = steps[order["Keep the preview for the comment job"]]
+    assert keep["with"]["name"] == "preview-${{ matrix.stack }}"
+    assert order["Preview"] < order["Keep the preview for the comment job"]
+    assert order["Keep the preview for the comment job"] < order["Fail when the preview failed"]
+
+    comment_job = workflow["jobs"]["comment"]
+    assert comment_job["needs"] == "preview"
+    [download, comment] = comment_job["steps"]
+    assert download["uses"].startswith("actions/download-artifact@")
+    assert download["with"]["pattern"] == "preview-*"
     assert comment["uses"].startswith("actions/github-script@")
     # One comment per stack, found again by its marker and updated on re-runs.
     assert "<!-- pulumi-preview:${stack} -->" in comment["with"]["script"]
     assert "updateComment" in comment["with"]["script"]
-    assert order["Preview"] < order["Comment on the pull request"]
-    assert order["Comment on the pull request"] < order["Fail when the preview failed"]
-    assert workflow["permissions"]["pull-requests"] == "write"
+
+
+def test_secrets_are_gated_behind_reviewers_and_kept_from_forks(workflow: dict) -> None:
+    """`pulumi preview` runs the PR's program: only an approved run may see secrets."""
+    text = WORKFLOW.read_text()
+    holders = {
+        name
+        for name, job in workflow["jobs"].items()
+        if "secrets." in yaml.safe_dump(job, width=10_000)
+    }
+    assert holders == {"preview"}, "only the gated job may reference secrets"
+    job = workflow["jobs"]["preview"]
+    assert job["environment"] == "preview"  # required reviewers are set on it
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
+    for secret in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"):
+        assert job["env"][secret] == f"${{{{ secrets.{secret} }}}}"
+    # The job running PR code can write nothing and keeps no git credentials.
+    assert workflow["permissions"] == {"contents": "read"}
+    assert job["permissions"] == {"contents": "read"}
+    for name in ("changes", "preview"):
+        checkouts = [
+            s
+            for s in workflow["jobs"][name]["steps"]
+            if s.get("uses", "").startswith("actions/checkout@")
+        ]
+        assert checkouts and all(s["with"]["persist-credentials"] is False for s in checkouts)
+    # The job that can comment runs no checkout, no PR code.
+    comment_job = workflow["jobs"]["comment"]
+    assert comment_job["permissions"] == {"pull-requests": "write"}
+    assert not any("checkout" in s.get("uses", "") or "run" in s for s in comment_job["steps"])
+    assert "pull_request_target" not in text

@@ -15,9 +15,11 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from engines import IMAGE, PrivateDockerd, PrivateSshd, run_project
+from engines import IMAGE, PrivateDockerd, PrivateSshd, run_project, start_engines, stop_engines
 
-from automation.engine import Engine, EngineSpec, EngineUnreachable
+from automation import inventory, stackfiles
+from automation.engine import PROBE_IMAGE, Engine, EngineFacts, EngineSpec, EngineUnreachable
+from automation.observe import log_notes
 from components.naming import container_name, volume_name
 
 
@@ -245,8 +247,6 @@ def test_placement_spreads_projects_over_two_real_engines_by_free_capacity(
     engine_a: PrivateDockerd, engine_b: PrivateDockerd, tmp_path: Path
 ) -> None:
     """New projects go where most room is left; each then runs only on its engine."""
-    inventory = pytest.importorskip("automation.inventory")
-    stackfiles = pytest.importorskip("automation.stackfiles")
     dockerds = {engine_a.url: engine_a, engine_b.url: engine_b}
     specs = [
         inventory.engine_spec("host-a", engine_a.url, 3),
@@ -280,3 +280,39 @@ def test_placement_spreads_projects_over_two_real_engines_by_free_capacity(
             assert sorted(engine.containers_by_project()) == expected
         finally:
             engine.close()
+
+
+def test_path_exists_asks_the_engine_host_without_running_anything(
+    engine_a: PrivateDockerd, engine: Engine
+) -> None:
+    assert engine.path_exists(str(engine_a.socket))
+    assert engine.path_exists("/etc/hostname")
+    assert not engine.path_exists("/run/user/4242/docker.sock")
+    # The probe left no container and no directory where the path was missing.
+    assert engine_a.client.containers.list(all=True) == []
+    assert not Path("/run/user/4242/docker.sock").exists()
+    assert engine_a.client.images.get(PROBE_IMAGE).attrs["Size"] == 0  # imported, not pulled
+
+
+def test_facts_read_the_daemon_log_defaults(engine: Engine) -> None:
+    assert engine.facts() == EngineFacts("json-file", {}, rootless=False)
+
+
+def test_facts_see_log_opts_the_daemon_merges_into_containers(
+    private_engines: list[PrivateDockerd],
+) -> None:
+    """A third engine, started with daemon log-opts (as daemon.json would set them)."""
+    [dockerd] = start_engines(
+        1, pool_offset=2, extra_args=("--log-opt=compress=false", "--log-opt=labels=team")
+    )
+    try:
+        engine = Engine(EngineSpec("opts", dockerd.url, 1))
+        facts = engine.facts()
+        engine.close()
+    finally:
+        stop_engines([dockerd])
+    assert facts.log_driver == "json-file"
+    assert facts.log_opts == {"compress": "false", "labels": "team"}
+    [note] = log_notes(facts)
+    # compress=false is what projects set too; labels differs (projects set it empty).
+    assert note.startswith("daemon log-opts labels=team differ from what projects set")

@@ -11,211 +11,22 @@ import argparse
 import io
 import os
 import stat
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
-from typing import ClassVar
 
 import pytest
 import yaml
-from pulumi.automation import OpType, OutputValue
+from fleet_env import LOCAL, Env, healthy, read_all
 
 from automation import cli
-from automation import workspace as workspace_module
 from automation.containers import ContainerState
-from automation.engine import EngineSpec, EngineUnreachable
+from automation.engine import EngineSpec
 from automation.errors import FleetError
-from automation.fleet import Fleet
 from automation.runner import Report, exit_code, run_many
 from automation.settings import FleetConfig
-from automation.status import UpdateRecord
-from automation.workspace import Output, PulumiWorkspace
+from automation.workspace import PulumiWorkspace
 from components.settings import ALL_SERVICES
 
-SECRET = "very-secret-anon-key"
-LOCAL = "unix:///var/run/docker.sock"
-
-
-class FakeWorkspace:
-    """Records what Pulumi would be asked; ``fail`` makes operations on those refs fail."""
-
-    def __init__(self, stacks: Iterable[str] = (), fail: Iterable[str] = ()) -> None:
-        self.stacks = set(stacks)
-        self.fail = set(fail)
-        self.calls: list[tuple[str, str]] = []
-        self.histories: dict[str, list[UpdateRecord]] = {}
-
-    def _op(self, name: str, ref: str, on_output: Report | None) -> None:
-        self.calls.append((name, ref))
-        if on_output is not None:
-            on_output(f"{name} of {ref} running")
-        if ref in self.fail:
-            raise RuntimeError(f"long pulumi log\nerror: {name} of {ref} failed")
-
-    def list_stacks(self) -> list[str]:
-        return sorted(self.stacks)
-
-    def up(self, ref: str, on_output: Report) -> dict[str, Output]:
-        self._op("up", ref, on_output)
-        self.stacks.add(ref)
-        return outputs_of(ref)
-
-    def preview(self, ref: str, on_output: Report) -> dict[str, int]:
-        self._op("preview", ref, on_output)
-        return {"create": 3, "same": 9}
-
-    def refresh(self, ref: str, on_output: Report) -> None:
-        self._op("refresh", ref, on_output)
-
-    def destroy(self, ref: str, on_output: Report) -> None:
-        self._op("destroy", ref, on_output)
-
-    def remove_stack(self, ref: str) -> None:
-        self._op("remove_stack", ref, None)
-        self.stacks.discard(ref)
-
-    def outputs(self, ref: str) -> dict[str, Output]:
-        self._op("outputs", ref, None)
-        return outputs_of(ref)
-
-    def history(self, ref: str) -> list[UpdateRecord]:
-        self.calls.append(("history", ref))
-        return self.histories.get(ref, [UpdateRecord("update", "succeeded")])
-
-
-def outputs_of(ref: str) -> dict[str, Output]:
-    return {
-        "apiUrl": Output("http://localhost:20000", False),
-        "studioUrl": Output("http://localhost:20000/studio", False),
-        "dbUrl": Output("postgresql://postgres:pw@localhost:20002/postgres", True),
-        "anonKey": Output(SECRET, True),
-        "serviceRoleKey": Output("service-key", True),
-        "jwtSecret": Output("jwt-secret", True),
-        "dashboardUsername": Output("supabase", False),
-        "dashboardPassword": Output("dash-pw", True),
-    }
-
-
-class FakeEngine:
-    """An in-memory Docker engine."""
-
-    def __init__(self, spec: EngineSpec, *, reachable: bool = True) -> None:
-        self.spec = spec
-        self.reachable = reachable
-        self.containers: dict[str, list[ContainerState]] = {}
-        self.volumes: dict[str, list[str]] = {}
-        self.busy: set[int] = set()
-        self.removed: list[str] = []
-        self.in_use: set[str] = set()
-        self.closed = False
-
-    def _check(self) -> None:
-        if not self.reachable:
-            raise EngineUnreachable(f"Docker engine {self.spec.name!r} at {self.spec.url} is down")
-
-    def ping(self) -> None:
-        self._check()
-
-    def containers_by_project(self) -> dict[str, list[ContainerState]]:
-        self._check()
-        return self.containers
-
-    def project_containers(self, ref: str) -> list[ContainerState]:
-        self._check()
-        return self.containers.get(ref, [])
-
-    def ports_in_use(self, ports: Iterable[int]) -> set[int]:
-        self._check()
-        return set(ports) & self.busy
-
-    def project_volumes(self, ref: str) -> list[str]:
-        self._check()
-        return self.volumes.get(ref, [])
-
-    def remove_volumes(self, names: Iterable[str]) -> list[str]:
-        self._check()
-        removed = [name for name in names if name not in self.in_use]
-        self.removed.extend(removed)
-        return removed
-
-    def logs(
-        self, ref: str, service: str, *, tail: int = 200, follow: bool = False
-    ) -> Iterator[str]:
-        self._check()
-        return iter([f"{ref}/{service} line {n}" for n in range(min(tail, 3))])
-
-    def close(self) -> None:
-        self.closed = True
-
-
-def healthy(ref: str, services: Iterable[str] = ALL_SERVICES) -> list[ContainerState]:
-    return [
-        ContainerState(
-            ref,
-            s,
-            f"supabase-{ref}-{s}",
-            "running",
-            None if s in ("rest", "functions") else "healthy",
-        )
-        for s in services
-    ]
-
-
-class Env:
-    """A project directory, a fake workspace, fake engines and a Fleet over them."""
-
-    def __init__(self, root: Path, specs: list[EngineSpec] | None = None) -> None:
-        self.project = root / "project"
-        (self.project / "stacks").mkdir(parents=True)
-        (self.project / "Pulumi.yaml").write_text("name: supabase\nstackConfigDir: stacks\n")
-        self.config = FleetConfig(
-            home=root / "home",
-            project_dir=self.project,
-            backend_url=f"file://{root / 'home' / 'state'}",
-            secrets_provider=None,
-            inventory_path=root / "home" / "hosts.yaml",
-        )
-        self.specs = specs or [EngineSpec(name="local", url=LOCAL, capacity=20)]
-        self.engines = {spec.url: FakeEngine(spec) for spec in self.specs}
-        self.workspace = FakeWorkspace()
-        self.out = io.StringIO()
-        self.answers: list[str] = []
-
-    def fleet(self, *, confirm: bool = False) -> Fleet:
-        def ask(prompt: str) -> bool:
-            self.answers.append(prompt)
-            return confirm
-
-        return Fleet(
-            self.config,
-            self.workspace,
-            lambda spec: self.engines[spec.url],
-            inventory=self.specs,
-            out=self.out,
-            confirm=ask,
-            live=False,
-        )
-
-    def main(self, *argv: str, confirm: bool = False) -> int:
-        return cli.main(list(argv), fleet_factory=lambda args: self.fleet(confirm=confirm))
-
-    @property
-    def stacks_dir(self) -> Path:
-        return self.project / "stacks"
-
-    def stack_files(self) -> dict[str, dict]:
-        return {
-            p.name: yaml.safe_load(p.read_text()) for p in sorted(self.stacks_dir.glob("*.yaml"))
-        }
-
-    def write_stack(self, ref: str, **config: object) -> None:
-        data = {"config": {f"supabase:{k}": v for k, v in config.items()}}
-        (self.stacks_dir / f"Pulumi.{ref}.yaml").write_text(yaml.safe_dump(data))
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Env:
-    return Env(tmp_path)
+SECRET = "anon-key-of-shop"
 
 
 # -- argument parsing ----------------------------------------------------------------------
@@ -294,12 +105,28 @@ def test_create_writes_the_stack_file_then_brings_it_up(env: Env) -> None:
                 "supabase:portSlot": 0,
                 "supabase:dockerHost": LOCAL,
                 "supabase:dockerSocket": "/var/run/docker.sock",
+                "supabase:release": "2026-09",
             }
         }
     }
-    assert env.workspace.calls == [("up", "shop")]
+    assert env.calls == [("up", "shop")]
     output = env.out.getvalue()
-    assert "shop: on host local, slot 0 (API port 20000, Postgres port 20002)" in output
+    assert (
+        "shop: on host local, slot 0 (kongHttp 20000, kongHttps 20001, poolerSession 20003, "
+        "poolerTransaction 20004)" in output
+    )
+    # The up read the stack file the fleet had written.
+    assert env.backend.seen == [
+        (
+            "shop",
+            {
+                "portSlot": 0,
+                "dockerHost": LOCAL,
+                "dockerSocket": "/var/run/docker.sock",
+                "release": "2026-09",
+            },
+        )
+    ]
     assert "1 succeeded, 0 failed" in output
     assert SECRET not in output
 
@@ -309,7 +136,7 @@ def test_create_generates_a_ref(env: Env) -> None:
     [name] = env.stack_files()
     ref = name.removeprefix("Pulumi.").removesuffix(".yaml")
     assert len(ref.split("-")) == 3
-    assert env.workspace.calls == [("up", ref)]
+    assert env.calls == [("up", ref)]
 
 
 def test_create_takes_the_lowest_free_slot_honouring_overrides(env: Env) -> None:
@@ -321,10 +148,10 @@ def test_create_takes_the_lowest_free_slot_honouring_overrides(env: Env) -> None
 
 
 def test_create_skips_a_slot_whose_ports_are_busy_on_the_host(env: Env) -> None:
-    env.engines[LOCAL].busy = {20002}
+    env.engines[LOCAL].busy = {20003}  # slot 0's pooler session port (release 2026-09)
     assert env.main("create", "shop") == 0
     assert env.stack_files()["Pulumi.shop.yaml"]["config"]["supabase:portSlot"] == 1
-    assert "slot 0 ports [20002] are in use on host local, trying the next free slot" in (
+    assert "slot 0 ports [20003] are in use on host local, trying the next free slot" in (
         env.out.getvalue()
     )
 
@@ -333,16 +160,30 @@ def test_create_many_in_parallel(env: Env) -> None:
     assert env.main("create", "--count", "3", "--parallel", "3") == 0
     files = env.stack_files()
     assert sorted(f["config"]["supabase:portSlot"] for f in files.values()) == [0, 1, 2]
-    assert sorted(call[0] for call in env.workspace.calls) == ["up", "up", "up"]
+    assert sorted(call[0] for call in env.calls) == ["up", "up", "up"]
 
 
 def test_create_with_excluded_services(env: Env) -> None:
-    assert env.main("create", "shop", "--exclude", "analytics", "--exclude", "studio") == 0
+    assert (
+        env.main(
+            "create",
+            "shop",
+            "--release",
+            "2024-04",
+            "--exclude",
+            "analytics",
+            "--exclude",
+            "studio",
+        )
+        == 0
+    )
     config = env.stack_files()["Pulumi.shop.yaml"]["config"]
     assert config["supabase:exclude"] == ["analytics", "studio"]
 
 
-def test_create_places_on_the_most_free_host_and_records_it(tmp_path: Path) -> None:
+def test_create_places_on_the_most_free_host_and_records_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     certs = tmp_path / "certs"
     specs = [
         EngineSpec(name="a", url="ssh://ops@a", capacity=2),
@@ -354,7 +195,7 @@ def test_create_places_on_the_most_free_host_and_records_it(tmp_path: Path) -> N
             socket_path="/run/d.sock",
         ),
     ]
-    env = Env(tmp_path, specs)
+    env = Env(tmp_path, specs, monkeypatch)
     env.write_stack("old", portSlot=0, dockerHost="tcp://b:2376")
     assert env.main("create", "shop") == 0
     assert env.stack_files()["Pulumi.shop.yaml"]["config"] == {
@@ -362,12 +203,15 @@ def test_create_places_on_the_most_free_host_and_records_it(tmp_path: Path) -> N
         "supabase:dockerHost": "tcp://b:2376",
         "supabase:dockerSocket": "/run/d.sock",
         "supabase:dockerCertPath": str(certs),
+        "supabase:release": "2026-09",
     }
 
 
-def test_create_falls_back_when_the_best_host_is_unreachable(tmp_path: Path) -> None:
+def test_create_falls_back_when_the_best_host_is_unreachable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     specs = [EngineSpec("a", "ssh://a", 9), EngineSpec("b", "ssh://b", 3)]
-    env = Env(tmp_path, specs)
+    env = Env(tmp_path, specs, monkeypatch)
     env.engines["ssh://a"].reachable = False
     assert env.main("create", "shop") == 0
     assert env.stack_files()["Pulumi.shop.yaml"]["config"]["supabase:dockerHost"] == "ssh://b"
@@ -379,7 +223,7 @@ def assert_nothing_changed(
 ) -> None:
     assert message in capsys.readouterr().err
     assert env.stack_files() == before
-    assert [c for c in env.workspace.calls if c[0] != "history"] == []
+    assert [c for c in env.calls if c[0] != "history"] == []
 
 
 def test_create_refuses_an_existing_ref(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
@@ -392,9 +236,9 @@ def test_create_refuses_an_existing_ref(env: Env, capsys: pytest.CaptureFixture[
 def test_create_refuses_a_stack_left_in_the_backend(
     env: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    env.workspace.stacks.add("shop")
+    env.backend._stack("shop", create=True)
     assert env.main("create", "shop") == 2
-    assert_nothing_changed(env, capsys, "exists in the Pulumi backend without a stack file", {})
+    assert_nothing_changed(env, capsys, "without a stack file; remove it with `pulumi stack rm", {})
 
 
 def test_create_refuses_leftover_volumes(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
@@ -441,11 +285,11 @@ def test_create_with_several_refs_writes_nothing_if_one_is_bad(
 def test_one_failure_does_not_stop_the_others(env: Env) -> None:
     for slot, ref in enumerate(("a", "b", "c")):
         env.write_stack(ref, portSlot=slot)
-    env.workspace.fail = {"b"}
+    env.backend.fail = {"b"}
     assert env.main("up", "--all", "--parallel", "2") == 1
-    assert sorted(env.workspace.calls) == [("up", "a"), ("up", "b"), ("up", "c")]
+    assert sorted(env.calls) == [("up", "a"), ("up", "b"), ("up", "c")]
     output = env.out.getvalue()
-    assert "FAILED b" in output and "error: up of b failed" in output
+    assert "FAILED b" in output and "a health check timed out" in output
     assert "2 succeeded, 1 failed" in output
 
 
@@ -453,15 +297,20 @@ def test_unknown_ref_changes_nothing(env: Env, capsys: pytest.CaptureFixture[str
     env.write_stack("a", portSlot=0)
     assert env.main("up", "a", "nope") == 2
     assert "unknown project 'nope'" in capsys.readouterr().err
-    assert env.workspace.calls == []
+    assert env.calls == []
 
 
 def test_preview_and_refresh(env: Env) -> None:
     env.write_stack("a", portSlot=0)
     assert env.main("preview", "a") == 0
-    assert "a: done: create 3" in env.out.getvalue()
+    # Never deployed: the real CLI creates the stack and plans only creates.
+    assert "a: done: create 22" in env.out.getvalue()
     assert env.main("refresh", "a") == 0
-    assert env.workspace.calls == [("preview", "a"), ("refresh", "a")]
+    assert env.calls == [("preview", "a"), ("refresh", "a")]
+    env.deployed("a")
+    env.out.truncate(0)
+    assert env.main("preview", "a") == 0
+    assert "a: done: no changes" in env.out.getvalue()
 
 
 def test_pause_and_resume_set_the_flag_then_up(env: Env) -> None:
@@ -475,7 +324,10 @@ def test_pause_and_resume_set_the_flag_then_up(env: Env) -> None:
     }
     assert env.main("resume", "a") == 0
     assert env.stack_files()["Pulumi.a.yaml"]["config"]["supabase:paused"] is False
-    assert env.workspace.calls == [("up", "a"), ("up", "a")]
+    assert env.calls == [("up", "a"), ("up", "a")]
+    # Each up saw the flag already written: pause removed the containers, resume made them.
+    assert [config.get("paused") for _, config in env.backend.seen] == [True, False]
+    assert env.engines[LOCAL].containers["a"] != []
 
 
 # -- delete -----------------------------------------------------------------------------------
@@ -483,18 +335,19 @@ def test_pause_and_resume_set_the_flag_then_up(env: Env) -> None:
 
 def test_delete_asks_first(env: Env) -> None:
     env.write_stack("a", portSlot=0)
+    env.deployed("a")
     assert env.main("delete", "a") == 1
     assert env.answers == ["Delete a (data volumes are kept)? [y/N] "]
-    assert env.workspace.calls == []
+    assert env.calls == []
     assert "Pulumi.a.yaml" in env.stack_files()
 
 
 def test_delete_keeps_volumes_and_names_them(env: Env) -> None:
     env.write_stack("a", portSlot=0)
-    env.workspace.stacks.add("a")
+    env.deployed("a")
     env.engines[LOCAL].volumes["a"] = ["supabase-a-db-data", "supabase-a-storage"]
     assert env.main("delete", "a", confirm=True) == 0
-    assert env.workspace.calls == [("destroy", "a"), ("remove_stack", "a")]
+    assert env.calls == [("destroy", "a"), ("remove_stack", "a")]
     assert env.stack_files() == {}
     assert (
         "kept data volumes on local: supabase-a-db-data, supabase-a-storage" in env.out.getvalue()
@@ -504,7 +357,7 @@ def test_delete_keeps_volumes_and_names_them(env: Env) -> None:
 
 def test_delete_data_removes_volumes(env: Env) -> None:
     env.write_stack("a", portSlot=0)
-    env.workspace.stacks.add("a")
+    env.deployed("a")
     env.engines[LOCAL].volumes["a"] = ["supabase-a-db-data"]
     assert env.main("delete", "a", "--yes", "--delete-data") == 0
     assert env.answers == []
@@ -514,6 +367,7 @@ def test_delete_data_removes_volumes(env: Env) -> None:
 
 def test_delete_data_reports_volumes_still_in_use_as_a_failure(env: Env) -> None:
     env.write_stack("a", portSlot=0)
+    env.deployed("a")
     env.engines[LOCAL].volumes["a"] = ["supabase-a-db-data", "supabase-a-storage"]
     env.engines[LOCAL].in_use = {"supabase-a-storage"}
     assert env.main("delete", "a", "--yes", "--delete-data") == 1
@@ -521,24 +375,34 @@ def test_delete_data_reports_volumes_still_in_use_as_a_failure(env: Env) -> None
     assert "volumes still in use were not removed: supabase-a-storage" in env.out.getvalue()
 
 
-def test_delete_of_a_never_deployed_project_only_removes_its_file(env: Env) -> None:
+def test_delete_refuses_a_stack_the_backend_does_not_hold(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
     env.write_stack("a", portSlot=0)
-    assert env.main("delete", "a", "--yes") == 0
-    assert env.workspace.calls == []
-    assert env.stack_files() == {}
+    env.write_stack("b", portSlot=1)
+    env.deployed("b")
+    before = env.stack_files()
+    for argv in (["a"], ["b", "a"], ["a", "--delete-data"]):
+        assert env.main("delete", *argv, "--yes") == 2
+        err = capsys.readouterr().err
+        assert f"the Pulumi backend {env.config.backend_url} holds no stack a" in err
+        assert "nothing was deleted" in err
+        assert env.stack_files() == before
+        assert env.calls == []
+        assert env.engines[LOCAL].removed == []
+        assert "deleted" not in env.out.getvalue()
 
 
 # -- list, status, credentials, logs ---------------------------------------------------------
 
 
-def test_list_groups_by_host_with_status(tmp_path: Path) -> None:
+def test_list_groups_by_host_with_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     specs = [EngineSpec("a", "ssh://a", 5), EngineSpec("b", "ssh://b", 5)]
-    env = Env(tmp_path, specs)
+    env = Env(tmp_path, specs, monkeypatch)
     env.write_stack("shop", portSlot=0, dockerHost="ssh://a")
     env.write_stack("blog", portSlot=1, dockerHost="ssh://b")
     env.write_stack("new", portSlot=2, dockerHost="ssh://b")
-    env.workspace.stacks = {"shop", "blog"}
-    env.engines["ssh://a"].containers["shop"] = healthy("shop")
+    env.deployed("shop", "blog")
     broken = healthy("blog")
     broken[0] = ContainerState(
         "blog", broken[0].service, broken[0].name, "exited", None, exit_code=1
@@ -558,7 +422,7 @@ def test_list_groups_by_host_with_status(tmp_path: Path) -> None:
 
 def test_status_of_one_project_explains_and_sets_the_exit_code(env: Env) -> None:
     env.write_stack("shop", portSlot=0)
-    env.workspace.stacks = {"shop"}
+    env.deployed("shop")
     containers = healthy("shop")
     db = containers.index(next(c for c in containers if c.service == "db"))
     containers[db] = ContainerState(
@@ -577,7 +441,7 @@ def test_status_of_one_project_explains_and_sets_the_exit_code(env: Env) -> None
 
 def test_status_with_an_unreachable_host(env: Env) -> None:
     env.write_stack("shop", portSlot=0)
-    env.workspace.stacks = {"shop"}
+    env.deployed("shop")
     env.engines[LOCAL].reachable = False
     assert env.main("status") == 1
     assert "host unreachable: Docker engine 'local'" in env.out.getvalue()
@@ -585,13 +449,14 @@ def test_status_with_an_unreachable_host(env: Env) -> None:
 
 def test_credentials_print_like_supabase_status(env: Env) -> None:
     env.write_stack("shop", portSlot=0)
-    env.workspace.stacks = {"shop"}
+    env.deployed("shop")
     assert env.main("credentials", "shop") == 0
     lines = env.out.getvalue().splitlines()
     assert lines[0] == "           API URL: http://localhost:20000"
     assert f"          anon key: {SECRET}" in lines
     assert "Dashboard password: dash-pw" in lines
-    assert env.workspace.calls == [("outputs", "shop")]
+    assert "DB URL" not in env.out.getvalue()  # outputs the stack lacks are left out
+    assert env.calls == [("outputs", "shop")]
 
 
 def test_credentials_of_a_project_not_deployed(
@@ -661,7 +526,8 @@ def test_state_overrides(tmp_path: Path) -> None:
         environ={},
     )
     assert kms.workspace_env({}) == {"PULUMI_BACKEND_URL": "https://api.pulumi.com"}
-    assert not (tmp_path / "h").exists()
+    # Whatever the backend, the home exists and is the owner's only.
+    assert stat.S_IMODE(os.stat(tmp_path / "h").st_mode) == 0o700
 
 
 def test_project_dir_must_hold_pulumi_yaml(tmp_path: Path) -> None:
@@ -689,115 +555,59 @@ def test_runner_plain_lines_and_summary() -> None:
     assert "1 succeeded, 1 failed" in text
 
 
-def test_runner_live_table_redraws_in_place() -> None:
-    out = io.StringIO()
-    outcomes = run_many(["a", "b"], lambda ref, report: "ok", parallel=1, out=out, live=True)
+def test_runner_on_a_pseudo_terminal_draws_a_rich_table() -> None:
+    master, slave = os.openpty()
+    out = os.fdopen(slave, "w")
+    try:
+        outcomes = run_many(["a", "b"], lambda ref, report: "ok", parallel=1, out=out, live=True)
+        out.flush()
+        drawn = read_all(master)
+    finally:
+        out.close()
+        os.close(master)
     assert exit_code(outcomes) == 0
-    assert "\x1b[2F" in out.getvalue()
+    assert "\x1b[1;32mdone\x1b[0m" in drawn  # rich's colour for a finished project
+    assert "\x1b[1A\x1b[2K" in drawn  # redrawn in place: cursor up, erase line
+    assert "2 succeeded, 0 failed" in drawn
 
 
-# -- the thin Automation API layer ------------------------------------------------------------
-
-
-class FakeAutoStack:
-    """Stands in for pulumi.automation.Stack; records each call with its arguments."""
-
-    calls: ClassVar[list[tuple[str, str, dict]]] = []
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @classmethod
-    def create_or_select(cls, name: str, workspace: object) -> FakeAutoStack:
-        cls.calls.append(("create_or_select", name, {}))
-        return cls(name)
-
-    @classmethod
-    def select(cls, name: str, workspace: object) -> FakeAutoStack:
-        cls.calls.append(("select", name, {}))
-        return cls(name)
-
-    def _record(self, op: str, kwargs: dict) -> None:
-        self.calls.append((op, self.name, {k: v for k, v in kwargs.items() if k != "on_output"}))
-
-    def up(self, **kwargs: object) -> SimpleNamespace:
-        self._record("up", kwargs)
-        return SimpleNamespace(outputs={"apiUrl": OutputValue("http://x", False)})
-
-    def preview(self, **kwargs: object) -> SimpleNamespace:
-        self._record("preview", kwargs)
-        return SimpleNamespace(change_summary={OpType.CREATE: 12})
-
-    def refresh(self, **kwargs: object) -> None:
-        self._record("refresh", kwargs)
-
-    def destroy(self, **kwargs: object) -> None:
-        self._record("destroy", kwargs)
-
-    def outputs(self) -> dict[str, OutputValue]:
-        self._record("outputs", {})
-        return {"anonKey": OutputValue("k", True)}
-
-    def history(self, **kwargs: object) -> list[SimpleNamespace]:
-        self._record("history", kwargs)
-        return [SimpleNamespace(kind="update", result="failed")]
-
-
-def test_pulumi_workspace_asks_the_automation_api(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    made: list[dict] = []
-
-    class FakeLocalWorkspace:
-        def __init__(self, **kwargs: object) -> None:
-            made.append(kwargs)
-
-        def list_stacks(self) -> list[SimpleNamespace]:
-            return [SimpleNamespace(name="organization/supabase/shop"), SimpleNamespace(name="b")]
-
-        def remove_stack(self, name: str) -> None:
-            FakeAutoStack.calls.append(("remove_stack", name, {}))
-
-    monkeypatch.setattr(workspace_module.auto, "LocalWorkspace", FakeLocalWorkspace)
-    monkeypatch.setattr(workspace_module.auto, "Stack", FakeAutoStack)
-    FakeAutoStack.calls = []
-    ws = PulumiWorkspace(tmp_path, {"PULUMI_BACKEND_URL": "file:///s"}, None)
-    assert ws.list_stacks() == ["shop", "b"]
-    assert ws.up("shop", print) == {"apiUrl": Output("http://x", False)}
-    assert ws.preview("shop", print) == {"create": 12}
-    ws.refresh("shop", print)
-    ws.destroy("shop", print)
-    ws.remove_stack("shop")
-    assert ws.outputs("shop") == {"anonKey": Output("k", True)}
-    assert ws.history("shop") == [UpdateRecord("update", "failed")]
-    assert made == [
-        {
-            "work_dir": str(tmp_path),
-            "env_vars": {"PULUMI_BACKEND_URL": "file:///s"},
-            "secrets_provider": None,
-        }
-    ]
-    assert FakeAutoStack.calls == [
-        ("create_or_select", "shop", {}),
-        ("up", "shop", {"color": "never", "show_secrets": False}),
-        ("create_or_select", "shop", {}),
-        ("preview", "shop", {"color": "never"}),
-        ("select", "shop", {}),
-        ("refresh", "shop", {"color": "never", "show_secrets": False}),
-        ("select", "shop", {}),
-        ("destroy", "shop", {"color": "never", "show_secrets": False}),
-        ("remove_stack", "shop", {}),
-        ("select", "shop", {}),
-        ("outputs", "shop", {}),
-        ("select", "shop", {}),
-        ("history", "shop", {"page_size": 10, "show_secrets": False}),
-    ]
+def test_fleet_stacks_folder_is_pulumi_yaml_stack_config_dir() -> None:
+    config = FleetConfig.resolve(environ={})
+    project = yaml.safe_load((config.project_dir / "Pulumi.yaml").read_text())
+    assert config.stacks_dir == config.project_dir / project["stackConfigDir"]
+    assert (config.stacks_dir / "Pulumi.dev.yaml").is_file()
 
 
 def test_pulumi_workspace_without_the_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from pulumi import automation as auto
+
     def missing(**kwargs: object) -> None:
         raise FileNotFoundError("pulumi")
 
-    monkeypatch.setattr(workspace_module.auto, "LocalWorkspace", missing)
+    monkeypatch.setattr(auto, "LocalWorkspace", missing)
     with pytest.raises(FleetError, match="Pulumi CLI is not installed"):
         PulumiWorkspace(tmp_path, {}, None).list_stacks()
+
+
+def test_the_workspace_is_made_over_the_project_with_the_fleet_env(env: Env) -> None:
+    env.write_stack("shop", portSlot=0)
+    assert env.main("up", "shop") == 0
+    env.backend.workspace_cls.assert_called_once_with(
+        work_dir=str(env.project),
+        env_vars={"PULUMI_BACKEND_URL": env.config.backend_url},
+        secrets_provider=None,
+    )
+
+
+def test_stack_files_the_fleet_writes_pass_the_published_schema(env: Env) -> None:
+    import json
+
+    import jsonschema
+
+    schema_file = FleetConfig.resolve(environ={}).project_dir / "schema/stack-config.schema.json"
+    validator = jsonschema.Draft202012Validator(json.loads(schema_file.read_text()))
+    assert env.main("create", "shop", "--exclude", "studio", "--exclude", "imgproxy") == 0
+    assert env.main("pause", "shop") == 0
+    data = env.stack_files()["Pulumi.shop.yaml"]
+    assert data["config"]["supabase:paused"] is True
+    assert [error.message for error in validator.iter_errors(data)] == []

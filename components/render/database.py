@@ -279,3 +279,86 @@ def render_init_scripts(*, database: str = "postgres") -> dict[str, str]:
         # Logflare (analytics) keeps its sources and settings here.
         f"{INIT_DIR}/migrations/99-logs.sql": _owned_schema("_analytics"),
     }
+
+
+# --- 2026-09: supabase/postgres 17 ---------------------------------------------------
+
+#: Supabase's own data (Logflare's ``_analytics``, Supavisor's ``_supavisor``) lives in
+#: a database of its own, so the project's database holds only the user's data.
+INTERNAL_DATABASE = "_supabase"
+
+#: The service roles of 2026-09: the image creates them without a password.
+SERVICE_ROLES_2026 = ("supabase_admin", *SERVICE_ROLES)
+
+
+def _internal_database() -> str:
+    return "\n".join(
+        (
+            _env("pguser", "POSTGRES_USER"),
+            "",
+            f'CREATE DATABASE {INTERNAL_DATABASE} WITH OWNER :"pguser";',
+            "",
+        )
+    )
+
+
+def _internal_schema(schema: str) -> str:
+    """A schema in the internal database, owned by the image's admin user."""
+    return "\n".join(
+        (
+            _env("pguser", "POSTGRES_USER"),
+            "",
+            f"\\connect {INTERNAL_DATABASE}",
+            f"CREATE SCHEMA IF NOT EXISTS {schema};",
+            f'ALTER SCHEMA {schema} OWNER TO :"pguser";',
+            "",
+        )
+    )
+
+
+def _roles_2026() -> str:
+    lines = [_env("pgpass", "POSTGRES_PASSWORD"), ""]
+    lines += [f"ALTER ROLE {role} WITH PASSWORD :'pgpass';" for role in SERVICE_ROLES_2026]
+    return "\n".join((*lines, ""))
+
+
+def _jwt_2026(database: str) -> str:
+    # Only the expiry: the JWT secret is no longer stored in the database, where every
+    # role could read it with current_setting(); PostgREST gets its keys from its env.
+    return "\n".join(
+        (
+            _env("jwt_exp", "JWT_EXP"),
+            "",
+            f'ALTER DATABASE "{database}" SET "app.settings.jwt_exp" TO :\'jwt_exp\';',
+            "",
+        )
+    )
+
+
+def _check_identifier(database: str) -> None:
+    if not _IDENTIFIER.match(database):
+        raise ValueError(
+            f"database name {database!r} must be a plain identifier: a letter or underscore, "
+            "then letters, digits or underscores, at most 63 characters"
+        )
+    if database == INTERNAL_DATABASE:
+        raise ValueError(f"database name {INTERNAL_DATABASE!r} is Supabase's internal database")
+
+
+def render_init_scripts_2026(*, database: str = "postgres") -> dict[str, str]:
+    """Absolute path in the 2026-09 db container -> SQL, for the image's first start.
+
+    The same layout as upstream's compose mounts (``volumes/db/*.sql``); ``database`` is
+    the project database (``POSTGRES_DB``), a plain identifier other than ``_supabase``.
+    """
+    _check_identifier(database)
+    return {
+        # The internal database first: the two 99- migrations connect to it.
+        f"{INIT_DIR}/migrations/97-_supabase.sql": _internal_database(),
+        f"{INIT_DIR}/migrations/99-realtime.sql": _owned_schema("_realtime"),
+        f"{INIT_DIR}/migrations/99-logs.sql": _internal_schema("_analytics"),
+        f"{INIT_DIR}/migrations/99-pooler.sql": _internal_schema("_supavisor"),
+        f"{INIT_DIR}/init-scripts/98-webhooks.sql": _WEBHOOKS,
+        f"{INIT_DIR}/init-scripts/99-roles.sql": _roles_2026(),
+        f"{INIT_DIR}/init-scripts/99-jwt.sql": _jwt_2026(database),
+    }

@@ -110,3 +110,133 @@ serve(() => {
 def render_default_functions() -> dict[str, str]:
     """Path relative to ``FUNCTIONS_DIR`` -> TypeScript source of the starting functions."""
     return {"main/index.ts": _MAIN, "hello/index.ts": _HELLO}
+
+
+# --- 2026-09: edge-runtime 1.76 --------------------------------------------------------
+
+#: 2026-09's main: auth now signs user sessions with the project's ES256 key, so an
+#: HS256-only check (the 2024-04 main) would refuse every signed-in user. It verifies
+#: HS256 tokens with JWT_SECRET and ES256/RS256 ones with the public keys of SUPABASE_JWKS,
+#: as upstream's main does, and falls back to the gateway's ``sb-api-key`` (the JWT an
+#: opaque key was translated into; the gateway drops any client-sent copy).
+_MAIN_2026 = """\
+// Main service of the edge runtime: checks the caller's JWT when VERIFY_JWT is "true",
+// then runs the function named by the first path segment (/<name>/...) in a user worker
+// started from /home/deno/functions/<name>.
+import * as jose from 'jsr:@panva/jose@6'
+
+const FUNCTIONS_DIR = '/home/deno/functions'
+const JWT_SECRET = Deno.env.get('JWT_SECRET') ?? ''
+const VERIFY_JWT = Deno.env.get('VERIFY_JWT') === 'true'
+const JWKS = localJwks(Deno.env.get('SUPABASE_JWKS'))
+// A function name is one path segment; "main" is this service, never a user worker.
+const FUNCTION_NAME = /^[A-Za-z0-9_-]+$/
+const WORKER_MEMORY_LIMIT_MB = 150
+const WORKER_TIMEOUT_MS = 60 * 1000
+
+function localJwks(raw: string | undefined) {
+  if (!raw) return null
+  try {
+    const parsed = JSON.parse(raw)
+    // Only the public keys: the legacy oct key is checked with JWT_SECRET below.
+    const keys = (parsed?.keys ?? []).filter((key: { kty?: string }) => key.kty !== 'oct')
+    return keys.length ? jose.createLocalJWKSet({ keys }) : null
+  } catch {
+    console.error('SUPABASE_JWKS is not a JSON Web Key Set')
+    return null
+  }
+}
+
+function jsonResponse(status: number, body: Record<string, unknown>): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json' },
+  })
+}
+
+// The caller's own token, else the JWT the gateway put in place of an opaque key.
+function callerToken(req: Request): string {
+  const header = req.headers.get('authorization')
+  if (header) {
+    const [scheme, token, ...rest] = header.split(' ')
+    if (scheme !== 'Bearer' || !token || rest.length) {
+      throw new Error("Auth header is not 'Bearer {token}'")
+    }
+    return token
+  }
+  const translated = req.headers.get('sb-api-key')
+  if (translated) return translated
+  throw new Error('Missing authorization header')
+}
+
+async function isValidJwt(token: string): Promise<boolean> {
+  try {
+    const { alg } = jose.decodeProtectedHeader(token)
+    if (alg === 'HS256' && JWT_SECRET) {
+      await jose.jwtVerify(token, new TextEncoder().encode(JWT_SECRET), { algorithms: ['HS256'] })
+      return true
+    }
+    if ((alg === 'ES256' || alg === 'RS256') && JWKS) {
+      await jose.jwtVerify(token, JWKS, { algorithms: ['ES256', 'RS256'] })
+      return true
+    }
+    console.error(`no key to verify a ${alg} token`)
+  } catch (err) {
+    console.error(err)
+  }
+  return false
+}
+
+Deno.serve(async (req: Request) => {
+  if (req.method !== 'OPTIONS' && VERIFY_JWT) {
+    let token: string
+    try {
+      token = callerToken(req)
+    } catch (err) {
+      return jsonResponse(401, { msg: String(err) })
+    }
+    if (!(await isValidJwt(token))) {
+      return jsonResponse(401, { msg: 'Invalid JWT' })
+    }
+  }
+
+  const name = new URL(req.url).pathname.split('/')[1]
+  if (!name) {
+    return jsonResponse(400, { msg: 'missing function name in request' })
+  }
+  if (!FUNCTION_NAME.test(name) || name === 'main') {
+    return jsonResponse(404, { msg: `function not found: ${name}` })
+  }
+
+  const servicePath = `${FUNCTIONS_DIR}/${name}`
+  console.error(`serving the request with ${servicePath}`)
+  try {
+    const worker = await EdgeRuntime.userWorkers.create({
+      servicePath,
+      memoryLimitMb: WORKER_MEMORY_LIMIT_MB,
+      workerTimeoutMs: WORKER_TIMEOUT_MS,
+      noModuleCache: false,
+      importMapPath: null,
+      envVars: Object.entries(Deno.env.toObject()),
+    })
+    return await worker.fetch(req)
+  } catch (err) {
+    return jsonResponse(500, { msg: String(err) })
+  }
+})
+"""
+
+_HELLO_2026 = """\
+// Example function: /functions/v1/hello answers with a JSON greeting.
+// curl http://<host>:<gateway port>/functions/v1/hello -H 'apikey: <publishable key>'
+Deno.serve(() => {
+  return new Response(JSON.stringify('Hello from Edge Functions!'), {
+    headers: { 'Content-Type': 'application/json' },
+  })
+})
+"""
+
+
+def render_default_functions_2026() -> dict[str, str]:
+    """2026-09's starting functions, path relative to ``FUNCTIONS_DIR`` -> TypeScript."""
+    return {"main/index.ts": _MAIN_2026, "hello/index.ts": _HELLO_2026}

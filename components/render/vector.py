@@ -190,8 +190,8 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _represent_str)
 
 
-def _sink(stream: _LogStream) -> dict[str, Any]:
-    base = _ANALYTICS_VIA_KONG_URL if stream.via_kong else _ANALYTICS_URL
+def _sink(stream: _LogStream, *, via_gateway: bool) -> dict[str, Any]:
+    base = _ANALYTICS_VIA_KONG_URL if stream.via_kong and via_gateway else _ANALYTICS_URL
     return {
         "type": "http",
         "inputs": [transform_id for transform_id, _ in stream.transforms],
@@ -202,8 +202,19 @@ def _sink(stream: _LogStream) -> dict[str, Any]:
     }
 
 
-def render_vector_config(*, project_ref: str, enabled_services: Collection[str]) -> str:
+def render_vector_config(
+    *,
+    project_ref: str,
+    enabled_services: Collection[str],
+    gateway_service: str = "kong",
+    db_logs_via_gateway: bool = True,
+) -> str:
     """vector.yml for one project, shipping the logs of the services it runs.
+
+    ``gateway_service`` is the service whose access log feeds the gateway stream (2026-09:
+    ``api-gw``, whose Envoy or Kong writes the same nginx "combined" lines). 2026-09's
+    gateways have no analytics route, so there the db logs go to Logflare directly
+    (``db_logs_via_gateway=False``; vector starts only once Logflare is healthy).
 
     Raises ``ValueError`` for a ref that is no DNS label (it goes into the label filter)
     and when analytics is not enabled: vector would have nowhere to send the logs, so it
@@ -214,13 +225,15 @@ def render_vector_config(*, project_ref: str, enabled_services: Collection[str])
     enabled = set(enabled_services)
     if "analytics" not in enabled:
         raise ValueError("vector needs the analytics service; leave vector out instead")
-    streams = [stream for stream in _STREAMS if stream.service in enabled]
+    # The container label each stream's logs carry: the gateway's is the release's.
+    labels = {s.service: gateway_service if s.service == "kong" else s.service for s in _STREAMS}
+    streams = [stream for stream in _STREAMS if labels[stream.service] in enabled]
     transforms: dict[str, Any] = {
         _ROUTER: {
             "type": "route",
             "inputs": [_SOURCE],
             "route": {
-                stream.service: f'.label."{naming.SERVICE_LABEL}" == "{stream.service}"'
+                stream.service: f'.label."{naming.SERVICE_LABEL}" == "{labels[stream.service]}"'
                 for stream in streams
             },
         }
@@ -242,6 +255,9 @@ def render_vector_config(*, project_ref: str, enabled_services: Collection[str])
             }
         },
         "transforms": transforms,
-        "sinks": {f"logflare_{stream.service}": _sink(stream) for stream in streams},
+        "sinks": {
+            f"logflare_{stream.service}": _sink(stream, via_gateway=db_logs_via_gateway)
+            for stream in streams
+        },
     }
     return yaml.dump(config, Dumper=_Dumper, sort_keys=False, width=_YAML_WIDTH)

@@ -11,14 +11,11 @@ from components.services.base import (
     ServiceSpec,
 )
 
-IMAGE = "supabase/logflare:1.4.0"
-
 
 def spec(ctx: ProjectContext) -> ServiceSpec:
     password = ctx.secrets.postgres_password
     return ServiceSpec(
         name="analytics",
-        image=IMAGE,
         env={
             "LOGFLARE_NODE_HOST": "127.0.0.1",
             "DB_USERNAME": "supabase_admin",

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from components.services.base import Healthcheck, ProjectContext, ServiceSpec, flag
+from components.settings import Settings
 
-IMAGE = "supabase/gotrue:v2.149.0"
 VERIFY_PATH = "/auth/v1/verify"
+
+
+def redirect_allow_list(settings: Settings) -> list[str]:
+    """Allowed redirect URLs: the configured ones, then every page of each custom domain."""
+    return [
+        *settings.additional_redirect_urls,
+        *(f"https://{domain}/**" for domain in settings.custom_domains),
+    ]
 
 
 def spec(ctx: ProjectContext) -> ServiceSpec:
     settings, auth, smtp = ctx.settings, ctx.settings.auth, ctx.settings.smtp
     return ServiceSpec(
         name="auth",
-        image=IMAGE,
         env={
             "GOTRUE_API_HOST": "0.0.0.0",
             "GOTRUE_API_PORT": "9999",
@@ -20,7 +27,7 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
             "GOTRUE_DB_DRIVER": "postgres",
             "GOTRUE_DB_DATABASE_URL": ctx.db_url("supabase_auth_admin"),
             "GOTRUE_SITE_URL": settings.site_url,
-            "GOTRUE_URI_ALLOW_LIST": ",".join(settings.additional_redirect_urls),
+            "GOTRUE_URI_ALLOW_LIST": ",".join(redirect_allow_list(settings)),
             "GOTRUE_DISABLE_SIGNUP": flag(auth.disable_signup),
             "GOTRUE_JWT_ADMIN_ROLES": "service_role",
             "GOTRUE_JWT_AUD": "authenticated",

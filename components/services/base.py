@@ -1,16 +1,20 @@
 """What a service is, as data: the component turns a ``ServiceSpec`` into Docker resources.
 
-Service modules only describe (image, env, command, healthcheck, what they wait for, files,
-volumes, ports); the code that makes containers exists once, in the component.
+Service modules only describe (env, command, healthcheck, what they wait for, files,
+volumes, ports); the code that makes containers exists once, in the component. A release
+that changes a service says so with a ``Delta`` (see ``components.services`` and
+``release_<name>.py``); images come from the release's table in ``components.releases``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pulumi
 
+from components.releases import Release
 from components.secrets import ProjectSecrets
 from components.settings import Settings
 
@@ -72,8 +76,9 @@ class ServiceSpec:
     """Everything the component needs to run one service of one project."""
 
     name: str
-    image: str
     env: Mapping[str, pulumi.Input[str]]
+    image: str = ""
+    """Filled in by the catalog from the release's image table (or the stack's override)."""
     command: tuple[str, ...] = ()
     healthcheck: Healthcheck | None = None
     needs: tuple[...] = ()
@@ -95,8 +100,20 @@ class ProjectContext:
     settings: Settings
     secrets: ProjectSecrets
 
-    def db_url(self, user: str, scheme: str = "postgres") -> pulumi.Output[str]:
-        """A connection URL to the project's database as ``user`` (a secret)."""
+    @property
+    def release(self) -> Release:
+        """The release the project runs."""
+        return self.settings.release_info
+
+    @property
+    def logs(self) -> bool:
+        """Whether the log pipeline (analytics and vector) runs."""
+        return self.settings.enabled("analytics")
+
+    def db_url(
+        self, user: str, scheme: str = "postgres", database: str = DB_NAME
+    ) -> pulumi.Output[str]:
+        """A connection URL to the project's ``database`` as ``user`` (a secret)."""
         return pulumi.Output.format(
             "{0}://{1}:{2}@{3}:{4}/{5}",
             scheme,
@@ -104,8 +121,23 @@ class ProjectContext:
             self.secrets.postgres_password,
             DB_HOST,
             DB_PORT,
-            DB_NAME,
+            database,
         )
+
+
+@dataclass(frozen=True)
+class Delta:
+    """How a release changes a service it inherits: env patched, other fields replaced."""
+
+    env: Mapping[str, pulumi.Input[str] | None] = field(default_factory=dict)
+    """Variables to set; ``None`` removes the variable."""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    """``ServiceSpec`` fields replaced outright (needs, healthcheck, volumes, uploads, ...)."""
+
+    def apply(self, spec: ServiceSpec) -> ServiceSpec:
+        env = {key: value for key, value in spec.env.items() if key not in self.env}
+        env |= {key: value for key, value in self.env.items() if value is not None}
+        return replace(spec, env=env, **self.fields)
 
 
 def flag(value: bool) -> str:

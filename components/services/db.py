@@ -18,14 +18,11 @@ from components.services.base import (
     VolumeMount,
 )
 
-IMAGE = "supabase/postgres:15.1.1.41"
-
 
 def spec(ctx: ProjectContext) -> ServiceSpec:
     password = ctx.secrets.postgres_password
     return ServiceSpec(
         name="db",
-        image=IMAGE,
         env={
             "POSTGRES_HOST": "/var/run/postgresql",
             "PGPORT": str(DB_PORT),

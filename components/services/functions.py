@@ -18,7 +18,6 @@ from components.services.base import (
     flag,
 )
 
-IMAGE = "supabase/edge-runtime:v1.45.2"
 FUNCTIONS_PATH = "/home/deno/functions"
 
 
@@ -26,7 +25,6 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
     secrets = ctx.secrets
     return ServiceSpec(
         name="functions",
-        image=IMAGE,
         env={
             "JWT_SECRET": secrets.jwt_secret,
             "SUPABASE_URL": KONG_URL,

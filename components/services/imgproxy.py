@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from components.services.base import Healthcheck, ProjectContext, ServiceSpec, VolumeMount, flag
 
-IMAGE = "darthsim/imgproxy:v3.8.0"
-
 
 def spec(ctx: ProjectContext) -> ServiceSpec:
     return ServiceSpec(
         name="imgproxy",
-        image=IMAGE,
         env={
             "IMGPROXY_BIND": ":5001",
             "IMGPROXY_LOCAL_FILESYSTEM_ROOT": "/",

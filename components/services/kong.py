@@ -13,8 +13,12 @@ from components.services.base import (
     Upload,
 )
 
-IMAGE = "kong:2.8.1"
 CONFIG_PATH = "/home/kong/kong.yml"
+#: Behind the edge proxy Kong passes the proxy's X-Forwarded-Proto/Host/Port on (instead of
+#: its own http/8000), so Storage's upload URLs and GoTrue's links carry the public https
+#: host; it adds X-Forwarded-Prefix for the stripped route path. Only the proxy reaches Kong
+#: when its host ports are not published (the default behind the edge).
+BEHIND_EDGE_ENV = {"KONG_TRUSTED_IPS": "0.0.0.0/0,::/0"}
 
 
 def spec(ctx: ProjectContext) -> ServiceSpec:
@@ -30,18 +34,20 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
             enabled_services=settings.enabled_services,
         )
     )
+    env = {
+        "KONG_DATABASE": "off",
+        "KONG_DECLARATIVE_CONFIG": CONFIG_PATH,
+        # Prefer the project network's DNS answers (service names) over search domains.
+        "KONG_DNS_ORDER": "LAST,A,CNAME",
+        "KONG_PLUGINS": KONG_PLUGINS,
+        "KONG_NGINX_PROXY_PROXY_BUFFER_SIZE": "160k",
+        "KONG_NGINX_PROXY_PROXY_BUFFERS": "64 160k",
+    }
+    if settings.domain:
+        env |= BEHIND_EDGE_ENV
     return ServiceSpec(
         name="kong",
-        image=IMAGE,
-        env={
-            "KONG_DATABASE": "off",
-            "KONG_DECLARATIVE_CONFIG": CONFIG_PATH,
-            # Prefer the project network's DNS answers (service names) over search domains.
-            "KONG_DNS_ORDER": "LAST,A,CNAME",
-            "KONG_PLUGINS": KONG_PLUGINS,
-            "KONG_NGINX_PROXY_PROXY_BUFFER_SIZE": "160k",
-            "KONG_NGINX_PROXY_PROXY_BUFFERS": "64 160k",
-        },
+        env=env,
         healthcheck=Healthcheck(("CMD", "kong", "health")),
         needs=("analytics",),
         uploads=(Upload(CONFIG_PATH, pulumi.Output.secret(config)),),

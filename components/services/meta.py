@@ -13,13 +13,10 @@ from components.services.base import (
     ServiceSpec,
 )
 
-IMAGE = "supabase/postgres-meta:v0.80.0"
-
 
 def spec(ctx: ProjectContext) -> ServiceSpec:
     return ServiceSpec(
         name="meta",
-        image=IMAGE,
         env={
             "PG_META_PORT": "8080",
             "PG_META_DB_HOST": DB_HOST,

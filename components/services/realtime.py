@@ -16,7 +16,6 @@ from components.services.base import (
     ServiceSpec,
 )
 
-IMAGE = "supabase/realtime:v2.28.32"
 #: The tenant Realtime's seed creates: the first label of the host Kong calls it by.
 TENANT = REALTIME_HOST.split(".", 1)[0]
 
@@ -25,7 +24,6 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
     secrets = ctx.secrets
     return ServiceSpec(
         name="realtime",
-        image=IMAGE,
         env={
             "PORT": "4000",
             "DB_HOST": DB_HOST,

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from components.services.base import ProjectContext, ServiceSpec
 
-IMAGE = "postgrest/postgrest:v12.0.1"
-
 
 def spec(ctx: ProjectContext) -> ServiceSpec:
     jwt_secret = ctx.secrets.jwt_secret
     return ServiceSpec(
         name="rest",
-        image=IMAGE,
         env={
             "PGRST_DB_URI": ctx.db_url("authenticator"),
             "PGRST_DB_SCHEMAS": ctx.settings.rest_schemas,

@@ -10,7 +10,6 @@ from components.services.base import (
     flag,
 )
 
-IMAGE = "supabase/storage-api:v1.0.6"
 STORAGE_PATH = "/var/lib/storage"
 
 
@@ -32,11 +31,14 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
         "GLOBAL_S3_BUCKET": "stub",
         "ENABLE_IMAGE_TRANSFORMATION": flag(transforms),
     }
+    if ctx.settings.domain:
+        # Resumable-upload URLs from the forwarded proto, host, port and prefix (set by the
+        # edge proxy and passed on by the gateway): https://<domain>/storage/v1/upload/...
+        env["REQUEST_ALLOW_X_FORWARDED_PATH"] = "true"
     if transforms:
         env["IMGPROXY_URL"] = "http://imgproxy:5001"
     return ServiceSpec(
         name="storage",
-        image=IMAGE,
         env=env,
         healthcheck=Healthcheck(
             ("CMD", "wget", "--no-verbose", "--tries=1", "--spider", "http://localhost:5000/status")

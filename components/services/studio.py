@@ -10,7 +10,6 @@ from components.services.base import (
     flag,
 )
 
-IMAGE = "supabase/studio:20240422-5cf8f30"
 PROFILE_CHECK = (
     "require('http').get('http://localhost:3000/api/profile', (r) => "
     "{if (r.statusCode !== 200) throw new Error(r.statusCode)})"
@@ -22,7 +21,6 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
     logs = ctx.settings.enabled("analytics")
     return ServiceSpec(
         name="studio",
-        image=IMAGE,
         env={
             "STUDIO_PG_META_URL": "http://meta:8080",
             "POSTGRES_PASSWORD": secrets.postgres_password,

@@ -8,7 +8,6 @@ from __future__ import annotations
 from components.render.vector import render_vector_config
 from components.services.base import Healthcheck, HostBind, ProjectContext, ServiceSpec, Upload
 
-IMAGE = "timberio/vector:0.28.1-alpine"
 CONFIG_PATH = "/etc/vector/vector.yml"
 
 
@@ -18,7 +17,6 @@ def spec(ctx: ProjectContext) -> ServiceSpec:
     )
     return ServiceSpec(
         name="vector",
-        image=IMAGE,
         env={"LOGFLARE_API_KEY": ctx.secrets.logflare_api_key},
         command=("--config", CONFIG_PATH),
         healthcheck=Healthcheck(

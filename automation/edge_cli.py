@@ -1,0 +1,52 @@
+"""The ``edge`` subcommands of ``supabase-fleet``: ``edge status <host>``, ``edge sync <host>``.
+
+Registered like the other command modules (``register(commands, parents)``, each verb
+setting ``run(ctx, args)``).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from automation.context import FleetContext
+from automation.edge import edge_of, sync_edges
+from automation.errors import FleetError
+
+
+def _host(ctx: FleetContext, name: str):
+    specs = {spec.name: spec for spec in ctx.inventory}
+    if name not in specs:
+        raise FleetError(f"unknown host {name!r}; the inventory has: {', '.join(specs)}")
+    if name not in edge_of(ctx).hosts:
+        raise FleetError(f"host {name!r} has no edge section in {ctx.config.inventory_path}")
+    return specs[name]
+
+
+def status(ctx: FleetContext, host: str) -> int:
+    """Routes of the host's edge and the certificate the proxy serves for each name."""
+    ctx.say(edge_of(ctx).status(host, _host(ctx, host)))
+    return 0
+
+
+def sync(ctx: FleetContext, host: str) -> int:
+    """Rewrite the host's edge stack from the stack files and bring it up."""
+    _host(ctx, host)
+    sync_edges(ctx, [host])
+    return 0
+
+
+def register(
+    commands: argparse._SubParsersAction, parents: dict[str, argparse.ArgumentParser]
+) -> None:
+    """Add ``edge status`` and ``edge sync``."""
+    edge = commands.add_parser(
+        "edge", parents=[parents["state"]], help="the HTTPS edge proxy of a host"
+    )
+    verbs = edge.add_subparsers(dest="edge_command", required=True, metavar="VERB")
+    for verb, run, text in (
+        ("status", status, "routes and the certificate served for each name"),
+        ("sync", sync, "rewrite the host's edge stack from the projects and bring it up"),
+    ):
+        parser = verbs.add_parser(verb, parents=[parents["state"]], help=text)
+        parser.add_argument("host", help="inventory host name")
+        parser.set_defaults(run=lambda ctx, a, run=run: run(ctx, a.host))

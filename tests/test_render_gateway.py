@@ -1,0 +1,595 @@
+"""The 2026-09 gateway configs, Envoy and Kong 3.9, walked request by request.
+
+Expectations come from the route table's meaning (``gateway.ROUTES``: path, service,
+access, translation), not from the rendered text: the simulators in ``gateway_sim``
+read only the rendered files and act as the gateway would, running the Lua parts for
+real under LuaJIT. Structure is checked against Envoy's own API (``envoy-data-plane``
+protobuf dataclasses) and Kong's declarative format and plugin list.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import importlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import yaml
+from gateway_sim import EnvoySim, KongSim, Outcome
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from components.api_keys import (
+    ec_private_jwk_from_seed,
+    make_api_key,
+    make_asymmetric_api_key,
+    make_opaque_key,
+    opaque_random_part,
+)
+from components.render.envoy import render_envoy_config
+from components.render.gateway import (
+    KEY_ACCESS,
+    OAUTH_METADATA_PATH,
+    ROUTES,
+    Access,
+    GatewayKeys,
+    Route,
+    Translation,
+    oauth_metadata_path,
+)
+from components.render.kong import REALTIME_HOST
+from components.render.kong3 import KONG_ENV, KONG_PLUGINS, render_kong3_config
+from components.services.realtime import TENANT
+
+SECRET = "legacy-jwt-secret-with-at-least-32-characters"
+ISSUED = 1_790_000_000
+_EC = ec_private_jwk_from_seed(b"gateway-test-seed-of-32-bytes!!!")
+
+
+def _asymmetric(role: str) -> str:
+    return make_asymmetric_api_key(role, private_jwk=_EC, issued_at=ISSUED, lifetime_days=3650)
+
+
+KEYS = GatewayKeys(
+    anon_key=make_api_key("anon", jwt_secret=SECRET, issued_at=ISSUED, lifetime_days=3650),
+    service_role_key=make_api_key(
+        "service_role", jwt_secret=SECRET, issued_at=ISSUED, lifetime_days=3650
+    ),
+    publishable_key=make_opaque_key("publishable", random_part=opaque_random_part(b"p" * 17)),
+    secret_key=make_opaque_key("secret", random_part=opaque_random_part(b"s" * 17)),
+    anon_key_asymmetric=_asymmetric("anon"),
+    service_role_key_asymmetric=_asymmetric("service_role"),
+    dashboard_username="supabase",
+    dashboard_password="dashboard-Password-42",
+    project_ref="proj-one",
+    jwt_issuer="https://api.example.test",
+    public_url="https://api.example.test",
+)
+#: Every service a gateway route can lead to.
+ALL = frozenset({"auth", "rest", "realtime", "storage", "functions", "meta", "studio"})
+
+ANON_FORMS = {
+    "legacy": KEYS.anon_key,
+    "opaque": KEYS.publishable_key,
+    "asymmetric": KEYS.anon_key_asymmetric,
+}
+SERVICE_FORMS = {
+    "legacy": KEYS.service_role_key,
+    "opaque": KEYS.secret_key,
+    "asymmetric": KEYS.service_role_key_asymmetric,
+}
+#: What the services see in place of each opaque key.
+TRANSLATED = {
+    KEYS.publishable_key: KEYS.anon_key_asymmetric,
+    KEYS.secret_key: KEYS.service_role_key_asymmetric,
+}
+UNKNOWN_KEYS = [
+    "not-a-key",
+    make_opaque_key("secret", random_part=opaque_random_part(b"x" * 17)),
+    make_api_key(
+        "service_role", jwt_secret="another-secret-" * 3, issued_at=ISSUED, lifetime_days=9
+    ),
+]
+
+Sim = Callable[..., Any]
+GATEWAYS: dict[str, Callable[[GatewayKeys, frozenset[str]], Any]] = {
+    "envoy": lambda keys, enabled: EnvoySim(render_envoy_config(keys, enabled_services=enabled)),
+    "kong": lambda keys, enabled: KongSim(render_kong3_config(keys, enabled_services=enabled)),
+}
+
+
+@pytest.fixture(params=sorted(GATEWAYS), scope="module")
+def gateway(request: pytest.FixtureRequest) -> Any:
+    return GATEWAYS[request.param](KEYS, ALL)
+
+
+def _routes(*accesses: Access) -> list[Route]:
+    return [route for route in ROUTES if route.access in accesses]
+
+
+def _ids(routes: list[Route]) -> list[str]:
+    return [route.name for route in routes]
+
+
+def _path(route: Route) -> str:
+    """A request path only ``route`` should take (the OAuth metadata path per KEYS)."""
+    if route.path == OAUTH_METADATA_PATH:
+        return oauth_metadata_path(KEYS.jwt_issuer)
+    if route.exact or not route.path.endswith("/"):
+        return route.path
+    return route.path + "probe/1"
+
+
+def _expected_upstream_path(route: Route, path: str) -> str:
+    rest = path.split("?", 1)[0][len(route.path) :]
+    if not rest:
+        return route.upstream_path
+    return route.upstream_path.rstrip("/") + "/" + rest.lstrip("/")
+
+
+def _assert_reaches(outcome: Outcome, route: Route, path: str) -> None:
+    assert outcome.status == 200 and outcome.forwarded, outcome
+    assert (outcome.host, outcome.port) == (route.upstream_host, route.port)
+    assert outcome.upstream_path == _expected_upstream_path(route, path)
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def _first_in_table(path: str) -> Route:
+    bare = path.split("?", 1)[0]
+    return next(r for r in ROUTES if (bare == r.path if r.exact else bare.startswith(r.path)))
+
+
+# --- the table itself --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=_ids(list(ROUTES)))
+def test_no_route_is_hidden_by_an_earlier_one(route: Route) -> None:
+    if route.path != OAUTH_METADATA_PATH:
+        assert _first_in_table(_path(route)) is route
+
+
+def test_route_names_are_unique_and_every_access_is_used() -> None:
+    assert len({route.name for route in ROUTES}) == len(ROUTES)
+    assert {route.access for route in ROUTES} == set(Access)
+
+
+# --- behaviour, both gateways --------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", _routes(Access.OPEN), ids=_ids(_routes(Access.OPEN)))
+def test_open_routes_need_no_key(gateway: Any, route: Route) -> None:
+    path = _path(route) + "?token=abc"
+    outcome = gateway.handle(path)
+    _assert_reaches(outcome, route, path)
+
+
+KEYED = _routes(*KEY_ACCESS)
+
+
+@pytest.mark.parametrize("route", KEYED, ids=_ids(KEYED))
+def test_keyed_routes_refuse_missing_and_unknown_keys(gateway: Any, route: Route) -> None:
+    assert gateway.handle(_path(route)).status == 401
+    for key in UNKNOWN_KEYS:
+        outcome = gateway.handle(_path(route), {"apikey": key})
+        assert outcome.status == 401 and not outcome.forwarded, key
+
+
+API = _routes(Access.API_KEY)
+
+
+@pytest.mark.parametrize("route", API, ids=_ids(API))
+@pytest.mark.parametrize("form", ["legacy", "opaque", "asymmetric"])
+@pytest.mark.parametrize("role", ["anon", "service_role"])
+def test_api_key_routes_take_every_key_of_both_roles(
+    gateway: Any, route: Route, form: str, role: str
+) -> None:
+    key = (ANON_FORMS if role == "anon" else SERVICE_FORMS)[form]
+    _assert_reaches(gateway.handle(_path(route), {"apikey": key}), route, _path(route))
+
+
+SERVICE_ONLY = _routes(Access.SERVICE_ROLE)
+
+
+@pytest.mark.parametrize("route", SERVICE_ONLY, ids=_ids(SERVICE_ONLY))
+@pytest.mark.parametrize("form", ["legacy", "opaque", "asymmetric"])
+def test_service_role_routes_refuse_anon_and_admit_service_role(
+    gateway: Any, route: Route, form: str
+) -> None:
+    refused = gateway.handle(_path(route), {"apikey": ANON_FORMS[form]})
+    assert refused.status == 403 and not refused.forwarded
+    admitted = gateway.handle(_path(route), {"apikey": SERVICE_FORMS[form]})
+    _assert_reaches(admitted, route, _path(route))
+
+
+def test_openapi_root_is_service_role_only_but_tables_are_not(gateway: Any) -> None:
+    assert gateway.handle("/rest/v1/", {"apikey": KEYS.publishable_key}).status == 403
+    assert gateway.handle("/rest/v1/todos?select=*", {"apikey": KEYS.publishable_key}).forwarded
+
+
+TRANSLATING = [r for r in ROUTES if r.translation is Translation.AUTHORIZATION]
+#: Each translating route with each opaque key that passes it.
+TRANSLATION_CASES = [
+    pytest.param(route, opaque, id=f"{route.name}-{label}")
+    for route in TRANSLATING
+    for label, opaque in (("publishable", KEYS.publishable_key), ("secret", KEYS.secret_key))
+    if not (route.access is Access.SERVICE_ROLE and opaque == KEYS.publishable_key)
+]
+
+
+@pytest.mark.parametrize(("route", "opaque"), TRANSLATION_CASES)
+def test_opaque_keys_become_the_asymmetric_jwt(gateway: Any, route: Route, opaque: str) -> None:
+    for headers in ({"apikey": opaque}, {"apikey": opaque, "Authorization": f"Bearer {opaque}"}):
+        outcome = gateway.handle(_path(route), headers)
+        _assert_reaches(outcome, route, _path(route))
+        assert outcome.headers["authorization"] == f"Bearer {TRANSLATED[opaque]}"
+
+
+@pytest.mark.parametrize("route", TRANSLATING, ids=_ids(TRANSLATING))
+def test_a_callers_own_jwt_wins_over_the_key(gateway: Any, route: Route) -> None:
+    user = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl"
+    key = KEYS.secret_key
+    outcome = gateway.handle(_path(route), {"apikey": key, "Authorization": user})
+    assert outcome.headers["authorization"] == user
+
+
+@pytest.mark.parametrize("form", ["legacy", "opaque", "asymmetric"])
+def test_query_string_keys_work_and_reach_services_as_jwts(gateway: Any, form: str) -> None:
+    outcome = gateway.handle(f"/rest/v1/todos?apikey={ANON_FORMS[form]}&select=*")
+    assert outcome.forwarded
+    expected = TRANSLATED.get(ANON_FORMS[form], ANON_FORMS[form])
+    assert outcome.headers["authorization"] == f"Bearer {expected}"
+
+
+def test_storage_without_a_key_is_left_to_storage(gateway: Any) -> None:
+    route = next(r for r in ROUTES if r.service == "storage")
+    path = "/storage/v1/object/public/avatars/a.png"
+    outcome = gateway.handle(path)
+    _assert_reaches(outcome, route, path)
+    assert "authorization" not in outcome.headers  # no empty header for S3 signatures
+
+
+def test_envoy_owns_the_forwarded_prefix() -> None:
+    envoy = GATEWAYS["envoy"](KEYS, ALL)
+    outcome = envoy.handle("/storage/v1/object/x", {"X-Forwarded-Prefix": "/evil"})
+    storage = next(r for r in ROUTES if r.service == "storage")
+    assert outcome.headers["x-forwarded-prefix"] == storage.prefix_header
+
+
+def test_storage_passes_s3_signatures_through(gateway: Any) -> None:
+    signature = "AWS4-HMAC-SHA256 Credential=abc/20260101/local/s3/aws4_request"
+    outcome = gateway.handle("/storage/v1/s3/bucket/key", {"Authorization": signature})
+    assert outcome.headers["authorization"] == signature
+
+
+REALTIME_WS = next(r for r in ROUTES if r.translation is Translation.REALTIME_WS)
+
+
+@pytest.mark.parametrize("opaque", [KEYS.publishable_key, KEYS.secret_key], ids=["pub", "secret"])
+def test_realtime_websocket_gets_the_jwt_in_x_api_key(gateway: Any, opaque: str) -> None:
+    path = f"/realtime/v1/websocket?apikey={opaque}&vsn=1.0.0"
+    outcome = gateway.handle(path)
+    _assert_reaches(outcome, REALTIME_WS, path)
+    assert outcome.headers["x-api-key"] == TRANSLATED[opaque]
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.service == "realtime"], ids=str)
+def test_realtime_is_called_by_its_tenant_host(gateway: Any, route: Route) -> None:
+    outcome = gateway.handle(_path(route), {"apikey": KEYS.service_role_key})
+    if route.access is Access.BLOCKED:
+        assert outcome.status == 403
+        return
+    # Realtime reads its tenant from the first label of Host: the tenant its seed made.
+    assert outcome.headers["host"] == REALTIME_HOST
+    assert outcome.headers["host"].split(".")[0] == TENANT
+
+
+FUNCTIONS = next(r for r in ROUTES if r.translation is Translation.FUNCTIONS)
+
+
+@pytest.mark.parametrize(
+    ("headers", "sb_api_key"),
+    [
+        ({"apikey": KEYS.secret_key}, KEYS.service_role_key_asymmetric),
+        ({"apikey": KEYS.publishable_key}, KEYS.anon_key_asymmetric),
+        ({"Authorization": f"Bearer {KEYS.publishable_key}"}, KEYS.anon_key_asymmetric),
+        ({"apikey": KEYS.anon_key, "sb-api-key": "spoofed"}, None),
+        ({"Authorization": f"Bearer {KEYS.anon_key}"}, None),
+        ({}, None),
+    ],
+    ids=["secret", "publishable", "bearer-opaque", "legacy-spoof", "legacy-bearer", "none"],
+)
+def test_functions_get_the_jwt_in_sb_api_key(
+    gateway: Any, headers: dict[str, str], sb_api_key: str | None
+) -> None:
+    outcome = gateway.handle("/functions/v1/hello", headers)
+    _assert_reaches(outcome, FUNCTIONS, "/functions/v1/hello")
+    assert outcome.headers.get("sb-api-key") == sb_api_key
+    assert outcome.headers.get("authorization") == headers.get("Authorization")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"apikey": UNKNOWN_KEYS[1]},
+        {"Authorization": f"Bearer {UNKNOWN_KEYS[1]}"},
+        {"apikey": KEYS.publishable_key, "Authorization": f"Bearer {KEYS.secret_key}"},
+    ],
+    ids=["unknown-opaque", "unknown-bearer", "conflicting"],
+)
+def test_functions_refuse_unknown_or_conflicting_opaque_keys(
+    gateway: Any, headers: dict[str, str]
+) -> None:
+    outcome = gateway.handle("/functions/v1/hello", headers)
+    assert outcome.status == 401 and not outcome.forwarded
+
+
+DASHBOARD = next(r for r in ROUTES if r.access is Access.DASHBOARD)
+
+
+def test_dashboard_needs_its_password_and_keeps_it(gateway: Any) -> None:
+    assert gateway.handle("/project/default").status == 401
+    assert gateway.handle("/", _basic("supabase", "wrong")).status == 401
+    assert gateway.handle("/", _basic("other", KEYS.dashboard_password)).status == 401
+    assert gateway.handle("/", {"apikey": KEYS.service_role_key}).status == 401
+    outcome = gateway.handle("/project/default", _basic("supabase", KEYS.dashboard_password))
+    _assert_reaches(outcome, DASHBOARD, "/project/default")
+    assert "authorization" not in outcome.headers  # the password stops at the gateway
+
+
+BLOCKED = _routes(Access.BLOCKED)
+
+
+@pytest.mark.parametrize("route", BLOCKED, ids=_ids(BLOCKED))
+def test_blocked_paths_are_refused_whatever_the_caller_sends(gateway: Any, route: Route) -> None:
+    for headers in (
+        {},
+        {"apikey": KEYS.service_role_key},
+        {"apikey": KEYS.secret_key},
+        _basic("supabase", KEYS.dashboard_password),
+    ):
+        for path in (route.path, route.path + "/more"):
+            outcome = gateway.handle(path, headers)
+            assert outcome.status == 403 and not outcome.forwarded, (path, headers)
+
+
+def test_realtime_tenant_admin_api_is_blocked(gateway: Any) -> None:
+    outcome = gateway.handle(f"/realtime/v1/api/tenants/{TENANT}", {"apikey": KEYS.secret_key})
+    assert outcome.status == 403
+    broadcast = gateway.handle("/realtime/v1/api/broadcast", {"apikey": KEYS.publishable_key})
+    assert broadcast.forwarded
+
+
+@pytest.mark.parametrize(
+    ("issuer", "expected"),
+    [
+        ("", "/.well-known/oauth-authorization-server"),
+        ("https://api.example.test/", "/.well-known/oauth-authorization-server"),
+        ("https://example.test/auth/v1", "/.well-known/oauth-authorization-server/auth/v1"),
+    ],
+)
+@pytest.mark.parametrize("name", sorted(GATEWAYS))
+def test_oauth_metadata_follows_the_issuer(name: str, issuer: str, expected: str) -> None:
+    keys = GatewayKeys(**{**KEYS.__dict__, "jwt_issuer": issuer})
+    outcome = GATEWAYS[name](keys, ALL).handle(expected)
+    assert outcome.forwarded and outcome.upstream_path == OAUTH_METADATA_PATH
+    assert outcome.host == "auth"
+
+
+@pytest.mark.parametrize("name", sorted(GATEWAYS))
+def test_only_enabled_services_get_routes(name: str) -> None:
+    bare = GATEWAYS[name](KEYS, ALL - {"studio", "functions", "realtime"})
+    for path in ("/", "/mcp", "/api/mcp", "/project/default"):
+        assert bare.handle(path, _basic("supabase", KEYS.dashboard_password)).status == 404
+    assert bare.handle("/functions/v1/hello", {"apikey": KEYS.secret_key}).status == 404
+    assert bare.handle("/realtime/v1/websocket", {"apikey": KEYS.secret_key}).status == 404
+    assert bare.handle("/rest/v1/todos", {"apikey": KEYS.anon_key}).forwarded
+    # With studio, a disabled service's path falls to the password-guarded dashboard.
+    studio_only = GATEWAYS[name](KEYS, ALL - {"functions"})
+    fell = studio_only.handle("/functions/v1/hello", {"apikey": KEYS.secret_key})
+    assert fell.status == 401 and not fell.forwarded
+
+
+def _matrix() -> Iterator[tuple[str, dict[str, str]]]:
+    credentials = [
+        {},
+        *({"apikey": key} for key in (*ANON_FORMS.values(), *SERVICE_FORMS.values())),
+        {"apikey": UNKNOWN_KEYS[1]},
+        _basic("supabase", KEYS.dashboard_password),
+    ]
+    for route in ROUTES:
+        for headers in credentials:
+            yield _path(route), headers
+
+
+def test_envoy_and_kong_agree_on_every_route_and_key() -> None:
+    envoy, kong = (GATEWAYS[name](KEYS, ALL) for name in ("envoy", "kong"))
+    for path, headers in _matrix():
+        a, b = envoy.handle(path, dict(headers)), kong.handle(path, dict(headers))
+        assert (a.status, a.host, a.port, a.upstream_path) == (
+            b.status,
+            b.host,
+            b.port,
+            b.upstream_path,
+        ), (path, headers)
+        for header in ("authorization", "x-api-key", "sb-api-key"):
+            assert a.headers.get(header) == b.headers.get(header), (path, headers, header)
+
+
+# --- structure -----------------------------------------------------------------------
+
+
+def _type_urls(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if "@type" in node:
+            yield node["@type"]
+        for value in node.values():
+            yield from _type_urls(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _type_urls(value)
+
+
+def _envoy_documents() -> dict[str, Any]:
+    files = render_envoy_config(KEYS, enabled_services=ALL)
+    # Anchors would be legal YAML, but an edit of one shared node would change many routes.
+    assert not any("&id" in content for content in files.values())
+    return {path: yaml.safe_load(content) for path, content in files.items()}
+
+
+def test_envoy_config_parses_as_envoys_v3_api() -> None:
+    """Every message and typed config is read into Envoy's own protobuf types.
+
+    ``envoy-data-plane`` is generated from Envoy's API protos: an unknown field, a wrong
+    type or an unregistered ``@type`` raises, as Envoy's loader would refuse the file.
+    """
+    bootstrap_v3 = importlib.import_module("envoy_data_plane.envoy.config.bootstrap.v3")
+    listener_v3 = importlib.import_module("envoy_data_plane.envoy.config.listener.v3")
+    cluster_v3 = importlib.import_module("envoy_data_plane.envoy.config.cluster.v3")
+    documents = _envoy_documents()
+    urls = {url for document in documents.values() for url in _type_urls(document)}
+    assert urls, "no typed config found"
+    for url in urls:
+        prefix, _, name = url.partition("/")
+        assert prefix == "type.googleapis.com" and ".v3." in name, url
+        importlib.import_module("envoy_data_plane." + name.rsplit(".", 1)[0])
+    bootstrap = bootstrap_v3.Bootstrap.from_dict(documents["/etc/envoy/envoy.yaml"])
+    assert bootstrap.admin.address.socket_address.address == "127.0.0.1"
+    (listener,) = documents["/etc/envoy/lds.yaml"]["resources"]
+    parsed = listener_v3.Listener.from_dict({k: v for k, v in listener.items() if k != "@type"})
+    hcm = parsed.filter_chains[0].filters[0].typed_config.unpack()
+    assert [type(f.typed_config.unpack()).__name__ for f in hcm.http_filters][-1] == "Router"
+    for cluster in documents["/etc/envoy/cds.yaml"]["resources"]:
+        cluster_v3.Cluster.from_dict({k: v for k, v in cluster.items() if k != "@type"})
+    with pytest.raises(KeyError):
+        listener_v3.Listener.from_dict({"name": "x", "adress": {}})  # the check can fail
+
+
+def test_envoy_files_and_clusters_resolve() -> None:
+    documents = _envoy_documents()
+    sources = documents["/etc/envoy/envoy.yaml"]["dynamic_resources"]
+    assert {sources[k]["path_config_source"]["path"] for k in ("lds_config", "cds_config")} == {
+        "/etc/envoy/lds.yaml",
+        "/etc/envoy/cds.yaml",
+    }
+    clusters = {c["name"] for c in documents["/etc/envoy/cds.yaml"]["resources"]}
+    (listener,) = documents["/etc/envoy/lds.yaml"]["resources"]
+    hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    (vhost,) = hcm["route_config"]["virtual_hosts"]
+    used = {r["route"]["cluster"] for r in vhost["routes"] if "route" in r}
+    assert used == clusters  # every route's cluster exists, and no cluster is unused
+    assert listener["address"]["socket_address"]["port_value"] == 8000
+    assert documents["/etc/envoy/envoy.yaml"]["node"]["id"] == f"supabase-{KEYS.project_ref}"
+
+
+def test_kong_config_is_a_kong3_declarative_config() -> None:
+    (content,) = render_kong3_config(KEYS, enabled_services=ALL).values()
+    config = yaml.safe_load(content)
+    assert config["_format_version"] == "3.0"
+    assert set(config) == {"_format_version", "_transform", "consumers", "services"}
+    names = [s["name"] for s in config["services"]]
+    routes = [r for s in config["services"] for r in s["routes"]]
+    assert len(set(names)) == len(names) and len({r["name"] for r in routes}) == len(routes)
+    priorities = [r["priority"] for r in routes]
+    assert len(set(priorities)) == len(priorities)
+    assert all(0 <= p <= 2**46 - 1 for p in priorities)  # Kong's schema bound
+    used = {p["name"] for s in config["services"] for p in s.get("plugins", [])}
+    assert used <= set(KONG_PLUGINS) == set(KONG_ENV["KONG_PLUGINS"].split(","))
+    assert KONG_ENV["KONG_ROUTER_FLAVOR"] == "expressions"  # routes use `expression`
+    keys = [
+        c["key"]
+        for consumer in config["consumers"]
+        for c in consumer.get("keyauth_credentials", [])
+    ]
+    assert len(set(keys)) == len(keys) == 6
+    assert "&" not in content and "*id" not in content  # no YAML anchors Kong would misread
+
+
+@pytest.mark.parametrize("name", sorted(GATEWAYS))
+def test_rendering_is_deterministic(name: str) -> None:
+    render = render_envoy_config if name == "envoy" else render_kong3_config
+    assert render(KEYS, enabled_services=ALL) == render(KEYS, enabled_services=set(ALL))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"anon_key": "has'quote"},
+        {"secret_key": 'sb_secret_"x'},
+        {"anon_key_asymmetric": "a b"},
+        {"dashboard_password": ""},
+        {"dashboard_password": "two\nlines"},
+        {"dashboard_username": "a:b"},
+        {"dashboard_username": ""},
+        {"publishable_key": ""},
+        {"project_ref": "Not_A_Ref"},
+    ],
+)
+def test_gateway_keys_refuse_values_that_would_break_the_config(bad: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="gateway setting|dashboard_username"):
+        GatewayKeys(**{**KEYS.__dict__, **bad})
+
+
+@pytest.mark.parametrize("name", sorted(GATEWAYS))
+@pytest.mark.parametrize("password", ["with space", "quote'\"mix", "back\\slash:colon", "ünï$(x)"])
+def test_any_dashboard_password_works(name: str, password: str) -> None:
+    keys = GatewayKeys(**{**KEYS.__dict__, "dashboard_password": password})
+    gateway = GATEWAYS[name](keys, ALL)
+    assert gateway.handle("/", _basic("supabase", password)).forwarded
+    assert gateway.handle("/", _basic("supabase", password + "x")).status == 401
+
+
+@pytest.mark.parametrize("issuer", ["ftp://x", "https://x/a b", "https://x/p?q=1", "nohost"])
+def test_bad_issuers_are_refused(issuer: str) -> None:
+    with pytest.raises(ValueError, match="jwt_issuer"):
+        render_envoy_config(
+            GatewayKeys(**{**KEYS.__dict__, "jwt_issuer": issuer}), enabled_services=ALL
+        )
+
+
+#: Path pieces of every route, plus a few no route names (and "" for double slashes).
+_SEGMENTS = [
+    *sorted({part for route in ROUTES for part in route.path.split("/") if part}),
+    "x",
+    "v2",
+    "",
+]
+_CREDENTIALS = [
+    {},
+    {"apikey": KEYS.publishable_key},
+    {"apikey": KEYS.secret_key},
+    {"apikey": KEYS.anon_key},
+    {"apikey": UNKNOWN_KEYS[1]},
+    {"Authorization": f"Bearer {KEYS.secret_key}"},
+    _basic("supabase", KEYS.dashboard_password),
+]
+
+
+@functools.cache
+def _gateways(enabled: frozenset[str]) -> tuple[Any, Any]:
+    return GATEWAYS["envoy"](KEYS, enabled), GATEWAYS["kong"](KEYS, enabled)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    segments=st.lists(st.sampled_from(_SEGMENTS), min_size=0, max_size=5),
+    trailing=st.booleans(),
+    credentials=st.sampled_from(_CREDENTIALS),
+    disabled=st.sets(st.sampled_from(sorted(ALL)), max_size=2),
+)
+def test_envoy_and_kong_agree_on_any_path(
+    segments: list[str], trailing: bool, credentials: dict[str, str], disabled: set[str]
+) -> None:
+    path = "/" + "/".join(segments) + ("/" if trailing and segments else "")
+    envoy, kong = _gateways(frozenset(ALL - disabled))
+    a, b = envoy.handle(path, dict(credentials)), kong.handle(path, dict(credentials))
+    assert (a.status, a.host, a.upstream_path) == (b.status, b.host, b.upstream_path), path
+    assert a.host is None or a.host in {
+        r.upstream_host for r in ROUTES if r.service not in disabled
+    }
+    for header in ("authorization", "x-api-key", "sb-api-key"):
+        assert a.headers.get(header) == b.headers.get(header), (path, header)
