@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import threading
 import time
 
@@ -12,21 +11,10 @@ import pytest
 from automation import runner
 from automation.runner import Outcome, Progress, exit_code, print_summary, run_many, short_error
 
-CLEAR_LINE = "\x1b[2K"
-
 
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
-
-
-@pytest.fixture
-def columns(monkeypatch: pytest.MonkeyPatch) -> int:
-    width = 24
-    monkeypatch.setattr(
-        runner.shutil, "get_terminal_size", lambda *a, **k: os.terminal_size((width, 10))
-    )
-    return width
 
 
 @pytest.fixture
@@ -57,43 +45,6 @@ def test_without_a_terminal_every_message_is_one_plain_line() -> None:
     progress.update("blog", "\x1b[2K")
     progress.update("blog", "done")
     assert out.getvalue() == "shop: creating db\nblog: done\n"
-
-
-def test_on_a_terminal_the_table_is_redrawn_in_place(columns: int, clock: list[float]) -> None:
-    out = io.StringIO()
-    progress = Progress(["a", "long-ref"], out, live=True)
-    progress.update("a", "started", force=True)
-    first = out.getvalue()
-    assert first == (
-        f"{CLEAR_LINE}a         started\n"  # refs padded to the longest, then two spaces
-        f"{CLEAR_LINE}long-ref  waiting\n"
-    )
-    progress.update("long-ref", "x" * 100, force=True)
-    second = out.getvalue()[len(first) :]
-    assert second.startswith("\x1b[2F")  # back up over the two rows drawn before
-    rows = second.removeprefix("\x1b[2F").split("\n")[:-1]
-    assert rows[1] == CLEAR_LINE + ("long-ref  " + "x" * 100)[: columns - 1]
-    assert rows[0] == f"{CLEAR_LINE}a         started"
-
-
-def test_a_terminal_is_redrawn_at_most_every_fifth_of_a_second_unless_forced(
-    columns: int, clock: list[float]
-) -> None:
-    out = io.StringIO()
-    progress = Progress(["a"], out, live=True)
-    progress.update("a", "one")  # the first draw is due at once
-    drawn = out.getvalue()
-    assert drawn.endswith("a  one\n")
-    clock[0] += runner.REDRAW_SECONDS / 2
-    progress.update("a", "two")
-    assert out.getvalue() == drawn  # too soon: only recorded
-    progress.update("a", "three", force=True)
-    assert out.getvalue().endswith("a  three\n")
-    drawn = out.getvalue()
-    clock[0] += runner.REDRAW_SECONDS
-    progress.update("a", "four")
-    assert out.getvalue().endswith("a  four\n")
-    assert out.getvalue() != drawn
 
 
 def test_run_many_runs_every_ref_and_one_failure_does_not_stop_the_others() -> None:
@@ -146,11 +97,14 @@ def test_at_most_parallel_projects_run_at_once(parallel: int, most: int) -> None
     assert running[1] == most
 
 
-def test_run_many_draws_a_table_when_writing_to_a_terminal(columns: int) -> None:
+def test_run_many_draws_a_live_table_when_writing_to_a_terminal() -> None:
     out = Terminal()
-    run_many(["a"], lambda ref, report: "fine", parallel=1, out=out)
-    assert f"{CLEAR_LINE}a  done: fine\n" in out.getvalue()
-    assert "a: started" not in out.getvalue()
+    run_many(["shop-a"], lambda ref, report: "fine", parallel=1, out=out)
+    text = runner.ANSI.sub("", out.getvalue())
+    table = text.split("Summary:")[0]
+    final_row = table.replace("\r", "\n").strip().splitlines()[-1]
+    assert final_row.split() == ["shop-a", "done", "done:", "fine"]
+    assert "shop-a: started" not in text  # no plain log lines on a terminal
 
 
 def test_the_summary_shows_whole_seconds_per_project() -> None:
