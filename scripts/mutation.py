@@ -168,15 +168,15 @@ def percent(value: float | None) -> str:
 
 def row(label: str, figures: Tally, score: float | None, without: float | None) -> str:
     cells = "".join(f"{figures.counts[column]:>9}" for column in (*COLUMNS, NOT_RUN))
-    return f"{label:<34}{cells}{figures.equivalent:>7}{percent(score):>8}{percent(without):>9}"
+    return f"{label:<42}{cells}{figures.equivalent:>7}{percent(score):>8}{percent(without):>9}"
 
 
 def report(per_module: dict[Path, Tally]) -> None:
     header = "".join(f"{column:>9}" for column in (*COLUMNS, NOT_RUN))
-    print(f"{'module':<34}{header}{'equiv':>7}{'score':>8}{'w/o eq':>9}")
+    print(f"{'module':<42}{header}{'equiv':>7}{'score':>8}{'w/o eq':>9}")
     for module, figures in per_module.items():
         print(row(str(module), figures, figures.score(), figures.score(drop_equivalent=True)))
-    print("-" * 112)
+    print("-" * 120)
     for package in PACKAGES:
         parts = [figures for module, figures in per_module.items() if module.parts[0] == package]
         total = Tally()
