@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from automation import edge_cli, lifecycle, observe
+from automation.backups import cli as backups
 from automation.cliargs import parent_parsers
 from automation.context import FleetContext
 from automation.engine import Engine, EngineUnreachable
@@ -26,7 +27,7 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as shell tools end when the reader goes away
 #: Modules that add subcommands, in help order.
-COMMAND_MODULES = (lifecycle, observe, edge_cli)
+COMMAND_MODULES = (lifecycle, observe, edge_cli, backups)
 
 
 def build_parser() -> argparse.ArgumentParser:

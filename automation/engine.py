@@ -117,6 +117,15 @@ class Engine:
             self._docker = self._connect(self._timeout)
         return self._docker
 
+    @property
+    def docker(self) -> docker.DockerClient:
+        """The connected client, for layers that stream through the engine (backups)."""
+        return self._client
+
+    def errors(self) -> contextlib.AbstractContextManager[None]:
+        """Docker SDK and transport errors inside become ``EngineUnreachable``."""
+        return self._errors()
+
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
         """Turn Docker SDK and transport errors into ``EngineUnreachable``."""

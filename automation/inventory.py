@@ -7,15 +7,19 @@ to the engine with the most room left, counted from the ``dockerHost`` in the st
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
+from pydantic import TypeAdapter, ValidationError
 
 from automation.engine import EngineSpec
 from automation.errors import FleetError
 from automation.stackfiles import StackFile
+from components.ports import MAX_SLOT
+from components.setting_types import AbsolutePath, DockerHost
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DEFAULT_SOCKET_PATH = "/var/run/docker.sock"
@@ -25,6 +29,21 @@ SCHEMES = ("unix", "ssh", "tcp")
 TLS_FILES = ("ca.pem", "cert.pem", "key.pem")
 #: ``baseDomain`` and ``edge`` (the host's HTTPS edge proxy) are read by automation.edge.
 HOST_KEYS = {"name", "url", "capacity", "certPath", "socketPath", "baseDomain", "edge"}
+MAX_CAPACITY = MAX_SLOT + 1
+"""One project per port slot at most."""
+#: The program's own checks of ``dockerHost`` and of paths, so the inventory accepts exactly
+#: the engine URLs a stack file may hold (no ``ssh://-o...``, no control characters).
+_URL = TypeAdapter(DockerHost)
+_PATH = TypeAdapter(AbsolutePath)
+
+
+def _checked(adapter: TypeAdapter, value: object, what: str, where: str) -> str:
+    """``value`` as ``adapter`` accepts it, else FleetError naming ``what`` and why."""
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"].replace("Input should be", "must be")
+        raise FleetError(f"{where}{what} {value!r} {reason}") from None
 
 
 def default_inventory() -> list[EngineSpec]:
@@ -66,6 +85,9 @@ def engine_spec(
             f"{where}url {url!r} is not a Docker host URL; use unix:///path/to/docker.sock, "
             "ssh://user@host or tcp://host:2376 (with certPath)"
         )
+    _checked(_URL, url, "url", where)
+    if socket_path is not None:
+        _checked(_PATH, socket_path, "socketPath", where)
     if parsed.scheme == "tcp" and not cert_path:
         raise FleetError(
             f"{where}url {url!r} is plain tcp://; give certPath (a directory with "
@@ -93,15 +115,32 @@ def parse_inventory(data: object, *, source: str, base_dir: Path) -> list[Engine
             raise FleetError(f"{where}expected a mapping with name, url and capacity")
         unknown = sorted(set(host) - HOST_KEYS)
         if unknown:
-            raise FleetError(f"{where}unknown keys {unknown}; known: {sorted(HOST_KEYS)}")
+            near = [difflib.get_close_matches(key, sorted(HOST_KEYS), n=1) for key in unknown]
+            hints = "".join(
+                f" (did you mean `{match[0]}` for `{key}`?)"
+                for key, match in zip(unknown, near, strict=True)
+                if match
+            )
+            raise FleetError(f"{where}unknown keys {unknown}{hints}; known: {sorted(HOST_KEYS)}")
         name, url, capacity = host.get("name"), host.get("url"), host.get("capacity")
         if not isinstance(name, str) or not name:
             raise FleetError(f"{where}`name` must be a non-empty string")
         if not isinstance(url, str) or not url:
             raise FleetError(f"{where}`url` must be a string")
-        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0:
-            raise FleetError(f"{where}`capacity` must be a whole number >= 0, got {capacity!r}")
+        if (
+            isinstance(capacity, bool)
+            or not isinstance(capacity, int)
+            or not 0 <= capacity <= MAX_CAPACITY
+        ):
+            raise FleetError(
+                f"{where}`capacity` must be a whole number from 0 to {MAX_CAPACITY}, "
+                f"got {capacity!r}"
+            )
+        if name != name.strip() or any(not char.isprintable() for char in name):
+            raise FleetError(f"{where}`name` {name!r} must be printable, without outer spaces")
         cert_path = host.get("certPath")
+        if cert_path is not None and not isinstance(cert_path, str):
+            raise FleetError(f"{where}`certPath` must be a path string, got {cert_path!r}")
         if cert_path is not None:
             cert_path = str((base_dir / Path(str(cert_path)).expanduser()).absolute())
         socket_path = host.get("socketPath")

@@ -148,11 +148,32 @@ def refresh(
     return ctx.run(list(stacks.values()), operation, parallel)
 
 
+def _require_in_backend(ctx: FleetContext, stacks: dict[str, StackFile], verb: str) -> None:
+    """Refuse stacks the backend in use does not hold: they may live in another backend,
+    and acting here would orphan (delete) or duplicate (pause: a second stack claiming the
+    same network and volumes) whatever runs."""
+    backend = set(ctx.workspace.list_stacks())
+    missing = [stack for stack in stacks.values() if stack.name not in backend]
+    if missing:
+        names = ", ".join(stack.name for stack in missing)
+        never = (
+            "remove its stack file by hand"
+            if verb == "deleted"
+            else f"run `supabase-fleet up {missing[0].ref}` first"
+        )
+        raise FleetError(
+            f"the Pulumi backend {ctx.workspace.backend_url} holds no stack {names}; nothing "
+            f"was {verb}. Use the backend that deployed it (--backend-url or "
+            f"PULUMI_BACKEND_URL); if it was never deployed, {never}"
+        )
+
+
 def set_paused(
     ctx: FleetContext, refs: Sequence[str], paused: bool, *, all_: bool, parallel: int
 ) -> int:
     """Write ``paused`` into each stack file, then ``up`` it (the program reads the file)."""
     stacks = _by_ref(ctx.select(refs, all_=all_))
+    _require_in_backend(ctx, stacks, "paused" if paused else "resumed")
 
     def operation(ref: str, report: Report) -> str:
         name = stacks[ref].name
@@ -189,15 +210,7 @@ def delete(
     and removing its stack file would orphan whatever runs.
     """
     stacks = _by_ref(ctx.select(refs))
-    backend = set(ctx.workspace.list_stacks())
-    missing = [stack for stack in stacks.values() if stack.name not in backend]
-    if missing:
-        names = ", ".join(stack.name for stack in missing)
-        raise FleetError(
-            f"the Pulumi backend {ctx.workspace.backend_url} holds no stack {names}; nothing "
-            "was deleted. Use the backend that deployed it (--backend-url or "
-            "PULUMI_BACKEND_URL); if it was never deployed, remove its stack file by hand"
-        )
+    _require_in_backend(ctx, stacks, "deleted")
     specs = {ref: spec_for_stack(ctx.inventory, stack) for ref, stack in stacks.items()}
     data = "and their data volumes" if delete_data else "(data volumes are kept)"
     if not yes and not ctx.confirm(f"Delete {', '.join(stacks)} {data}? [y/N] "):

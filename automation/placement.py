@@ -57,6 +57,7 @@ def place(
         wanted = list(refs)
         for ref in wanted:
             _check_new_ref(ctx, ref, existing, backend)
+        _check_room(ctx, len(refs) or count, existing, host)
         while len(wanted) < (len(refs) or count):
             wanted.append(generate_ref(taken | set(wanted)))
         plans: list[Plan] = []
@@ -70,6 +71,24 @@ def place(
         for plan in plans:
             stackfiles.write_new_stack(ctx.config.stacks_dir, plan.ref, plan.settings)
         return plans
+
+
+def _check_room(
+    ctx: FleetContext, needed: int, existing: list[StackFile], host: str | None
+) -> None:
+    """Refuse more projects than the hosts have room for before planning any (a huge
+    ``--count`` would otherwise generate and plan refs one by one first)."""
+    free = free_capacity(ctx.inventory, existing)
+    if host is not None and host not in free:
+        return  # placement names the unknown host and the known ones
+    room = sum(max(0, left) for name, left in free.items() if host in (None, name))
+    if room == 0:
+        placement_order(ctx.inventory, existing, host=host)  # says which hosts are full
+    if needed > room:
+        raise FleetError(
+            f"no room for {needed} new projects: the hosts have room for {room}; raise a "
+            "capacity or add a host in the inventory, or create fewer"
+        )
 
 
 def _check_new_ref(

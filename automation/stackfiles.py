@@ -156,15 +156,38 @@ class StackFile:
         return [str(item) for item in value]
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; Pulumi's YAML parser refuses the file, so
+    the fleet must not read a value the program never would."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def _load(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}  # a SafeLoader
     except (OSError, UnicodeDecodeError) as exc:
         raise FleetError(f"{path} cannot be read: {exc}") from exc
     except yaml.YAMLError as exc:
         raise FleetError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("config", {}) or {}, dict):
         raise FleetError(f"{path} must hold a mapping with a `config:` mapping")
+    ref = (data.get("config") or {}).get(f"{NAMESPACE}:ref")
+    text = str(ref) if isinstance(ref, str | int) and not isinstance(ref, bool) else ""
+    if ref is not None and not REF_PATTERN.fullmatch(text):  # Pulumi reads `ref: 7` as "7"
+        raise FleetError(
+            f"{path}: `{NAMESPACE}:ref` {ref!r} is not a valid project ref (1 to 63 lowercase "
+            "letters, digits and hyphens); fix it with `pulumi config set ref <ref>`"
+        )
     return data
 
 

@@ -76,6 +76,14 @@ class Workspace(Protocol):
         """The containers the stack's state records: container name -> resource URN."""
         ...
 
+    def export_state(self, ref: str) -> dict:
+        """The stack's state (``pulumi stack export``), secrets still encrypted."""
+        ...
+
+    def set_secret(self, ref: str, key: str, value: str) -> None:
+        """``pulumi config set --secret supabase:<key>`` (creates the stack if needed)."""
+        ...
+
 
 def _outputs(values: Mapping[str, auto.OutputValue]) -> dict[str, Output]:
     return {name: Output(value.value, value.secret) for name, value in values.items()}
@@ -209,3 +217,16 @@ class PulumiWorkspace:
             if resource.get("type") == CONTAINER_TYPE
             and (resource.get("outputs") or {}).get("name")
         }
+
+    def export_state(self, ref: str) -> dict:
+        """``pulumi stack export``: secrets stay ciphertext."""
+        stack = self._stack(ref)
+        with self._backend_errors():
+            deployment = stack.export_stack()
+        return {"version": deployment.version, "deployment": deployment.deployment}
+
+    def set_secret(self, ref: str, key: str, value: str) -> None:
+        """``pulumi config set --secret`` into the stack file."""
+        stack = self._stack(ref, create=True)
+        with self._backend_errors():
+            stack.set_config(f"supabase:{key}", auto.ConfigValue(value=value, secret=True))

@@ -5,7 +5,7 @@ and list every project container of an engine (``Engine.containers_by_project``)
 starts its own private dockerd (see tests/engines.py), never the machine's Docker, fills
 it with labelled projects and times sweeps at each size.
 
-Run as root with dockerd and busybox-static installed (``.ci/dockerd-deps.sh``), from
+Run as root with dockerd and busybox-static installed (``.ci/system-deps.sh``), from
 the repository root, either way::
 
     python bench/status_sweep.py [--sizes 20 50 100 200] [--runs 5]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -65,14 +66,25 @@ REGISTRY_PREFIX = re.compile(rf"{_DOMAIN}(?:/{_PATH_COMPONENT})*")
 URL_SAFE_PASSWORD = re.compile(r"[A-Za-z0-9._~-]+")
 LOG_SIZE = re.compile(r"([1-9][0-9]{0,9})([kmg])")
 _UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
-CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Unicode categories no setting may hold: controls (C0, C1), invisible format characters
+#: (zero-width space, bidi overrides that make text read differently than it is) and
+#: line/paragraph separators. ``unicodedata`` knows them all; a regex range would not.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 CERT_FILES = ("ca.pem", "cert.pem", "key.pem")
 
 
 def fail(message: str) -> NoReturn:
     """Refuse a value; ``message`` says what the value must be."""
     raise PydanticCustomError("setting", message)
+
+
+def has_hidden(value: str, *, spaces: bool = False) -> bool:
+    """Whether ``value`` holds a control, invisible or separator character (and, with
+    ``spaces``, any white space at all, Unicode's included)."""
+    return any(
+        unicodedata.category(char) in HIDDEN_CATEGORIES or (spaces and char.isspace())
+        for char in value
+    )
 
 
 # --- text as Pulumi hands it to the program ------------------------------------------------
@@ -132,6 +144,13 @@ HostName = Annotated[
 ]
 
 
+def _ip(value: str, message: str) -> None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        fail(message)
+
+
 def _host_or_ip(value: str) -> str:
     try:
         ipaddress.ip_address(value)
@@ -148,7 +167,8 @@ def _bind_address(value: str) -> str:
         address = ipaddress.ip_address(value)
     except ValueError:
         fail("must be an IP address such as 127.0.0.1, 0.0.0.0 (all addresses) or ::")
-    if address.is_multicast or address == ipaddress.IPv4Address("255.255.255.255"):
+    plain = getattr(address, "ipv4_mapped", None) or address
+    if plain.is_multicast or plain == ipaddress.IPv4Address("255.255.255.255"):
         fail("must be a unicast address (not multicast or broadcast) to bind ports to")
     if getattr(address, "scope_id", None):
         fail("must be an address without a %zone")
@@ -164,7 +184,7 @@ def url_host(host: str) -> str:
 
 
 def _split_url(value: str, *, wildcards: bool) -> SplitResult:
-    if CONTROL_OR_SPACE.search(value):
+    if has_hidden(value, spaces=True):
         fail("must be a URL without spaces or control characters")
     try:
         parts = urlsplit(value)
@@ -180,7 +200,12 @@ def _split_url(value: str, *, wildcards: bool) -> SplitResult:
     if port is not None and port == 0:
         fail("must be a URL with a port from 1 to 65535")
     host = parts.hostname
-    if "[" not in parts.netloc:
+    if "[" in parts.netloc:
+        if "%" in host:
+            fail("must be a URL without an IPv6 %zone (browsers do not take one)")
+    elif host.rsplit(".", 1)[-1].isdigit():
+        _ip(host, "must be an http:// or https:// URL with a valid IPv4 address")
+    else:
         valid = WILDCARD_HOST.fullmatch(host) if wildcards else HOST_NAME.fullmatch(host)
         if not valid or len(host) > 253:
             fail("must be an http:// or https:// URL with a valid host name or IP address")
@@ -214,8 +239,12 @@ RedirectUrl = Annotated[str, Strict(), AfterValidator(_redirect_url)]
 # --- Docker ------------------------------------------------------------------------------
 
 
+#: An ssh user name as ``useradd`` takes it; no ``%`` escapes, no leading ``-``.
+SSH_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}")
+
+
 def _docker_host(value: str) -> str:
-    if CONTROL_OR_SPACE.search(value):
+    if has_hidden(value, spaces=True):
         fail("must be a URL without spaces or control characters")
     try:
         parts = urlsplit(value)
@@ -237,6 +266,12 @@ def _docker_host(value: str) -> str:
         fail("must not have a host or user starting with '-' (ssh would read it as an option)")
     if parts.scheme == "ssh" and parts.password is not None:
         fail("must not hold a password (use an ssh key)")
+    if (
+        parts.scheme == "ssh"
+        and parts.username is not None
+        and not SSH_USER.fullmatch(parts.username)
+    ):
+        fail("must have an ssh user of letters, digits and _ . - (no %-escapes)")
     _host_or_ip(parts.hostname)
     return value
 
@@ -245,7 +280,7 @@ DockerHost = Annotated[str, Strict(), AfterValidator(_docker_host)]
 
 
 def _absolute_path(value: str) -> str:
-    if not value.startswith("/") or CONTROL.search(value) or ":" in value or "," in value:
+    if not value.startswith("/") or has_hidden(value) or ":" in value or "," in value:
         fail("must be an absolute path without control characters, ':' or ','")
     return value
 
@@ -263,9 +298,21 @@ def check_cert_dir(path: str) -> None:
         fail(f"must hold {', '.join(CERT_FILES)}; missing: {', '.join(missing)}")
 
 
+def _registry_port(value: str, usage: str) -> None:
+    """Refuse a registry ``host:port`` whose port is outside 1 to 65535 (the reference
+    grammar only says "digits"). The registry is the part before the first ``/``."""
+    if "/" not in value:
+        return
+    found = re.fullmatch(r"(?:\[[^\]]*\]|[^:]*)(?::([0-9]+))?", value.split("/", 1)[0])
+    if found and found[1] and not 1 <= int(found[1]) <= 65535:
+        fail(f"{usage}; the registry port must be from 1 to 65535")
+
+
 def _image(value: str) -> str:
+    usage = "must be an image reference like registry.example.com/supabase/gotrue:v2.149.0"
     if len(value) > 1024 or not IMAGE_REFERENCE.fullmatch(value):
-        fail("must be an image reference like registry.example.com/supabase/gotrue:v2.149.0")
+        fail(usage)
+    _registry_port(value, usage)
     return value
 
 
@@ -274,11 +321,15 @@ ImageReference = Annotated[str, Strict(), AfterValidator(_image)]
 
 def _mirror(value: str) -> str:
     value = value.rstrip("/")
-    if not REGISTRY_PREFIX.fullmatch(value) or len(value) > 255:
-        fail(
-            "must be a registry host with an optional path, like mirror.example.com/dockerhub "
-            "(no scheme, tag or digest)"
-        )
+    usage = (
+        "must be a registry host in lowercase with an optional path, like "
+        "mirror.example.com/dockerhub (no scheme, tag or digest)"
+    )
+    # Lowercase only: Docker lowercases nothing, so "Mirror.Example.com" would make image
+    # names that differ from the same mirror written in lowercase (a diff on every up).
+    if not REGISTRY_PREFIX.fullmatch(value) or len(value) > 255 or value != value.lower():
+        fail(usage)
+    _registry_port(f"{value}/", usage)
     return value
 
 
@@ -313,8 +364,10 @@ LogSize = Annotated[str, Strict(), AfterValidator(_log_size)]
 
 
 def _text(value: str) -> str:
-    if CONTROL.search(value):
-        fail("must be text without control characters (newlines, tabs)")
+    if has_hidden(value):
+        fail("must be text without control or invisible characters (newlines, tabs, bidi marks)")
+    if value != value.strip():
+        fail("must be text without leading or trailing spaces")
     return value
 
 
@@ -323,9 +376,13 @@ PlainText = Annotated[str, Strict(), Field(max_length=256), AfterValidator(_text
 
 def _email(value: str) -> str:
     local, at, domain = value.rpartition("@")
-    if not at or not local or CONTROL_OR_SPACE.search(local) or len(local) > 64:
-        fail("must be an email address like admin@example.com")
-    _host_or_ip(domain)
+    usage = "must be an email address like admin@example.com"
+    if not at or not local or "@" in local or has_hidden(local, spaces=True) or len(local) > 64:
+        fail(usage)
+    try:
+        _host_name(domain)
+    except PydanticCustomError:
+        fail(f"{usage} (its domain in lowercase)")
     return value
 
 

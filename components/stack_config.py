@@ -46,6 +46,7 @@ from components.setting_types import (
     UrlSafe,
     config_int,
     fail,
+    unique,
     unique_list,
 )
 
@@ -101,9 +102,10 @@ Ref = pattern(
     "ending with a hyphen",
 )
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_$]{0,62}"
-RestSchemas = pattern(
-    rf"{IDENTIFIER}(?:,{IDENTIFIER})*", "schema names separated by commas, without spaces"
-)
+RestSchemas = Annotated[
+    pattern(rf"{IDENTIFIER}(?:,{IDENTIFIER})*", "schema names separated by commas, without spaces"),
+    AfterValidator(lambda value: ",".join(unique(value.split(",")))),
+]
 DashboardUsername = pattern(r"[A-Za-z0-9_.@-]{1,64}", "letters, digits and _ . @ - (1 to 64)")
 SmtpPassword = secret(1)
 DashboardPassword = secret(MIN_DASHBOARD_PASSWORD)

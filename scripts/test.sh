@@ -8,20 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ]; then
-  bash .ci/dockerd-deps.sh
-  sh .ci/sshd-deps.sh
-  # A real PostgreSQL runs the rendered init SQL in the tests.
-  command -v pg_ctlcluster >/dev/null ||
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql; }
-  # A real Elixir parses and runs the rendered Supavisor pooler.exs in the tests.
-  command -v elixir >/dev/null ||
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends elixir; }
-  # Node and npm run the rendered edge-functions main (the test installs its npm packages).
-  command -v npm >/dev/null ||
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; }
-  # The edge proxy's real test: Pebble (ACME test CA and its DNS) and curl as the client.
-  { command -v pebble && command -v pebble-challtestsrv && command -v curl; } >/dev/null ||
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends pebble curl; }
+  sh .ci/system-deps.sh
 elif [ -n "${CI:-}" ]; then
   echo "CI needs root to install dockerd, sshd and PostgreSQL for the real-engine tests" >&2
   exit 1

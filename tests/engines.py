@@ -55,7 +55,7 @@ SECOND_NS = 1_000_000_000
 def unavailable_reason() -> str | None:
     """Why private engines cannot run here, or None when they can."""
     if shutil.which("dockerd") is None:
-        return "dockerd is not on PATH (install it with .ci/dockerd-deps.sh)"
+        return "dockerd is not on PATH (install it with .ci/system-deps.sh)"
     if os.geteuid() != 0:
         return "starting a private dockerd needs root"
     try:
@@ -70,7 +70,7 @@ def find_static_busybox() -> Path:
     found = shutil.which("busybox") or "/bin/busybox"
     path = Path(found)
     if not path.is_file():
-        raise RuntimeError("busybox is missing (install busybox-static: .ci/dockerd-deps.sh)")
+        raise RuntimeError("busybox is missing (install busybox-static: .ci/system-deps.sh)")
     if _needs_interpreter(path.read_bytes()):
         raise RuntimeError(f"{path} is dynamically linked; install busybox-static instead")
     return path

@@ -317,6 +317,7 @@ def test_pause_and_resume_set_the_flag_then_up(env: Env) -> None:
     env.write_stack("a", portSlot=0)
     text = (env.stacks_dir / "Pulumi.a.yaml").read_text()
     (env.stacks_dir / "Pulumi.a.yaml").write_text("encryptionsalt: v1:abc\n" + text)
+    env.deployed("a")
     assert env.main("pause", "a") == 0
     assert env.stack_files()["Pulumi.a.yaml"] == {
         "encryptionsalt": "v1:abc",

@@ -64,7 +64,7 @@ def test_concurrent_creates_in_processes_never_share_a_slot_or_overfill(tmp_path
     assert len(stacks) <= 9, "the host holds more projects than its capacity"
     # Four batches fit (8 projects), the fifth would overfill and is refused as a whole.
     assert sorted(code for _, code, _ in outcomes) == [0, 0, 0, 0, 2, 2]
-    assert all("every host is full" in err for _, code, err in outcomes if code == 2)
+    assert all("no room for" in err for _, code, err in outcomes if code == 2)
     assert sorted(slots) == list(range(8))
 
 
@@ -259,6 +259,7 @@ def test_pause_and_resume_keep_comments_and_order(env: Env) -> None:
     )
     path = env.stacks_dir / "Pulumi.shop.yaml"
     path.write_text(text)
+    env.deployed("shop")
     assert env.main("pause", "shop") == 0
     paused = path.read_text()
     assert paused == text + "  supabase:paused: true\n"

@@ -1,0 +1,1 @@
+"""Backups, restores and clones of projects: see README "Backups"."""
