@@ -74,3 +74,23 @@ def test_blocked_paths_get_the_same_refusal_from_both() -> None:
         assert plugin["config"]["status_code"] == response["status"] == 403
         assert plugin["config"]["message"] == response["body"]["inline_string"]
         assert plugin["config"]["message"]
+
+
+def test_kong_config_uses_only_fields_kongs_declarative_schema_knows() -> None:
+    """Kong refuses a whole declarative config over one unknown field, so every plugin is
+    ``name`` (+ ``config``) and every credential carries the fields its entity requires."""
+    config = yaml.safe_load(render_kong3_config(KEYS, enabled_services=ALL)[CONFIG_PATH])
+    plugins = [p for service in config["services"] for p in service.get("plugins", [])]
+    assert plugins
+    for plugin in plugins:
+        assert "name" in plugin
+        assert set(plugin) <= {"name", "config"}, plugin["name"]
+    dashboard = [c for c in config["consumers"] if "basicauth_credentials" in c]
+    (credential,) = [cred for c in dashboard for cred in c["basicauth_credentials"]]
+    assert credential == {
+        "username": KEYS.dashboard_username,
+        "password": KEYS.dashboard_password,
+    }
+    for consumer in config["consumers"]:
+        for key in consumer.get("keyauth_credentials", []):
+            assert set(key) == {"key"}
