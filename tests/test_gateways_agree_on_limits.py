@@ -94,3 +94,22 @@ def test_kong_config_uses_only_fields_kongs_declarative_schema_knows() -> None:
     for consumer in config["consumers"]:
         for key in consumer.get("keyauth_credentials", []):
             assert set(key) == {"key"}
+
+
+def test_kongs_post_function_code_compiles_under_luajit() -> None:
+    """Kong runs ``post-function`` chunks under OpenResty's LuaJIT; one that does not
+    compile fails every request of its route with a 500."""
+    from lupa import luajit21
+
+    config = yaml.safe_load(render_kong3_config(KEYS, enabled_services=ALL)[CONFIG_PATH])
+    chunks = [
+        chunk
+        for service in config["services"]
+        for plugin in service.get("plugins", [])
+        if plugin["name"] == "post-function"
+        for chunk in plugin["config"]["access"]
+    ]
+    assert chunks
+    runtime = luajit21.LuaRuntime()
+    for chunk in chunks:
+        runtime.compile(chunk)  # raises LuaSyntaxError
