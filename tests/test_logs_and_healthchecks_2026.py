@@ -1,4 +1,4 @@
-"""2026-09 with logs on: Logflare's environment and every container's healthcheck.
+"""2026-09 with logs on: Logflare's environment; every container's healthcheck (both releases).
 
 Expectations come from supabase/supabase ``docker/docker-compose.yml`` and
 ``docker-compose.logs.yml`` at Studio 2026.09.07 (analytics' literal values; the probes and
@@ -9,7 +9,7 @@ their start periods) and from what Docker accepts: a healthcheck ``test`` starts
 from __future__ import annotations
 
 import pytest
-from pulumi_harness import Run, env_of, reveal
+from pulumi_harness import Run, env_of, reveal, run_main
 from test_release_2026 import build
 
 #: Logflare (analytics) as upstream configures it: literal values.
@@ -83,3 +83,23 @@ def test_probes_ask_each_service_on_its_own_port(logs_project: Run) -> None:
     assert "http://localhost:5000/status" in checks["storage"]
     assert "http://localhost:3000/api/platform/profile" in checks["studio"]
     assert checks["studio"].startswith("CMD node -e fetch(")
+
+
+#: Services upstream's 2024-04 compose gives a healthcheck (dependants wait on them).
+HEALTHCHECKED_2024 = {"db", "vector", "analytics", "auth", "storage", "imgproxy", "studio", "kong"}
+
+
+def test_2024_healthchecks_are_upstreams_and_in_a_form_docker_runs() -> None:
+    result = run_main({"portSlot": 14}, stack="hc2024")
+    checks = {
+        service: list(reveal(container.inputs["healthcheck"])["tests"])
+        for service, container in result.mocks.containers().items()
+        if container.inputs.get("healthcheck")
+    }
+    assert set(checks) >= HEALTHCHECKED_2024
+    for service, test in checks.items():
+        assert test[0] in {"CMD", "CMD-SHELL"}, service
+    # Kong's CLI has a lower-case `health` subcommand; Studio (2024-04) answers on /api/profile.
+    assert checks["kong"][1:] == ["kong", "health"]
+    assert checks["studio"][1:3] == ["node", "-e"]
+    assert "localhost:3000/api/profile" in checks["studio"][3]
