@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import socket
 import ssl
@@ -88,6 +89,12 @@ def wrk(url: str, seconds: int, connections: int) -> tuple[float, float]:
     if "Non-2xx" in out or "Socket errors" in out:
         print(out)
     return rps, p99
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far, all its threads (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _address(engine, name: str) -> str:
@@ -190,9 +197,21 @@ def main() -> int:
         # Alternating rounds, medians: the machine's load drifts, so no path gets all the
         # quiet (or busy) moments.
         runs: dict[str, list[tuple[float, float]]] = {url: [] for url in urls}
+        # CPU the proxy and the stand-in spend per request: unlike req/s, it does not depend
+        # on what else the machine runs, and it is what the ratio is made of on a busy host.
+        pids = {
+            name: engine.client.containers.get(name).attrs["State"]["Pid"]
+            for name in (gateway_name, EDGE_PROXY)
+        }
+        cpu = {url: dict.fromkeys(pids, 0.0) for url in urls}
+        served = dict.fromkeys(urls, 0.0)
         for _ in range(args.rounds):
             for url in urls:
+                before = {name: cpu_seconds(pid) for name, pid in pids.items()}
                 runs[url].append(wrk(url, args.seconds, args.connections))
+                served[url] += runs[url][-1][0] * args.seconds
+                for name, pid in pids.items():
+                    cpu[url][name] += cpu_seconds(pid) - before[name]
         medians = {
             url: tuple(statistics.median(v) for v in zip(*results, strict=True))
             for url, results in runs.items()
@@ -212,6 +231,14 @@ def main() -> int:
             f"{d_p99:7.2f}/{e_p99:<7.2f}"
         )
     print("  goal: edge >= 0.8 of direct throughput (first row)")
+    print("  CPU per request, microseconds (stand-in gateway + proxy):")
+    labels = {}
+    for label, direct, through_edge in pairs:
+        labels[direct] = f"direct, {label.split(',')[0]}"
+        labels[through_edge] = f"edge, {label}"
+    for url in urls:
+        gateway_us, proxy_us = (cpu[url][name] / served[url] * 1e6 for name in pids)
+        print(f"    {labels[url]:38s} {gateway_us:7.0f} + {proxy_us:7.0f}")
     print(
         f"  TLS handshake (50 new connections): median {statistics.median(tls) * 1000:.2f} ms, "
         f"max {max(tls) * 1000:.2f} ms"
