@@ -103,3 +103,31 @@ def test_2024_healthchecks_are_upstreams_and_in_a_form_docker_runs() -> None:
     assert checks["kong"][1:] == ["kong", "health"]
     assert checks["studio"][1:3] == ["node", "-e"]
     assert "localhost:3000/api/profile" in checks["studio"][3]
+
+
+def _seconds(duration: str) -> int:
+    assert duration.endswith("s")
+    return int(float(duration[:-1]))
+
+
+@pytest.mark.parametrize("release", ["2024-04", "2026-09"])
+def test_the_component_waits_longer_than_docker_takes_to_call_a_container_unhealthy(
+    release: str,
+) -> None:
+    """``wait: true`` gives up after ``waitTimeout`` seconds; giving up before Docker has
+    run every retry would fail a first start (database initialisation, migrations) that
+    Docker would have seen through."""
+    result = run_main({"portSlot": 15, "release": release}, stack=f"wait{release[:4]}")
+    for service, container in result.mocks.containers().items():
+        check = reveal(container.inputs.get("healthcheck"))
+        if not check:
+            continue
+        assert container.inputs.get("wait") is True, service
+        worst = (
+            _seconds(check["startPeriod"])
+            + (_seconds(check["interval"]) + _seconds(check["timeout"])) * check["retries"]
+        )
+        assert container.inputs["waitTimeout"] >= worst, service
+    database = result.mocks.containers()["db"]
+    # A first start initialises the cluster and runs every migration before it answers.
+    assert database.inputs["waitTimeout"] >= 300
