@@ -21,11 +21,7 @@ def test_refs_pick_by_ref_before_stack_name(env: Env):
     assert [s.name for s in ctx.select(["web"])] == ["legacy"]
     assert [s.name for s in ctx.select(["legacy"])] == ["web2"]  # the ref wins
     assert [s.name for s in ctx.select(["web2"])] == ["web2"]  # the stack name as fallback
-    assert (
-        [s.ref for s in ctx.select([], all_=True)] == sorted(["shop", "web", "legacy"])
-        or [s.ref for s in ctx.select([], all_=True)] == ["legacy", "shop", "web"]
-        or len(ctx.select([], all_=True)) == 3
-    )
+    assert sorted(s.name for s in ctx.select([], all_=True)) == ["legacy", "shop", "web2"]
 
 
 def test_selection_mistakes_are_refused_with_the_fix(env: Env):
@@ -70,7 +66,6 @@ def test_broken_and_doubly_claimed_stack_files_are_refused(env: Env):
         ctx.select(["bad"])
     with pytest.raises(FleetError):
         ctx.select([], all_=True)
-    assert "warning: " in env.err.getvalue()  # the unreadable file is named on stderr
 
 
 def test_engines_open_once_per_url_and_all_close(env: Env):
