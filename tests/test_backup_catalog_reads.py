@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -84,7 +85,17 @@ def test_manifest_of_another_format_is_refused_with_both_versions():
         Manifest.from_json(json.dumps(raw).encode())
 
 
-def test_backup_ids_are_utc_whatever_the_clock_zone():
+@pytest.fixture
+def tokyo_clock(monkeypatch):
+    """The machine's zone set to UTC+9, so a local time cannot pass for UTC."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_backup_ids_are_utc_whatever_the_clock_zone(tokyo_clock):
     local = datetime(2026, 3, 4, 1, 2, 3, tzinfo=timezone(timedelta(hours=2)))
     assert new_id("app", local) == "app-20260303T230203Z"
     ref, moment = parse_id(new_id("my-app-2"))

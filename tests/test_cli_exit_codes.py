@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -129,3 +133,37 @@ def test_the_real_context_uses_the_flags(tmp_path: Path, monkeypatch):
         assert ctx._engine_factory is Engine
     finally:
         ctx.close()
+
+
+def test_dead_stdout_is_pointed_at_dev_null(monkeypatch):
+    sources: list[int] = []
+    monkeypatch.setattr(cli.os, "dup2", lambda src, dst: sources.append(src))
+    with open(__file__) as stream:
+        monkeypatch.setattr(cli.sys, "stdout", stream)
+        assert _run(BrokenPipeError())[0] == 141
+    [source] = sources
+    assert os.readlink(f"/proc/self/fd/{source}") == "/dev/null"
+    os.close(source)
+
+
+def test_help_names_the_tool_and_its_commands():
+    text = cli.build_parser().format_help()
+    assert text.startswith("usage: supabase-fleet [-h] COMMAND ...")
+    assert "Run a fleet of self-hosted Supabase projects, one Pulumi stack each." in text
+
+
+def test_edge_help_names_the_host_argument():
+    edge = cli.build_parser().parse_args(["edge", "sync", "h"])  # the parser accepts the verb
+    assert edge.edge_command == "sync"
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:
+        cli.build_parser().parse_args(["edge", "sync", "--help"])
+    assert re.search(r"^  host +inventory host name$", out.getvalue(), re.MULTILINE)
+    assert "usage: supabase-fleet edge sync" in out.getvalue()
+
+
+def test_edge_sync_rewrites_only_the_named_host(monkeypatch):
+    synced: list[list[str]] = []
+    monkeypatch.setattr(edge_cli, "_host", lambda ctx, name: None)
+    monkeypatch.setattr(edge_cli, "sync_edges", lambda ctx, hosts: synced.append(list(hosts)))
+    assert edge_cli.sync("ctx", "h1") == 0
+    assert synced == [["h1"]]
