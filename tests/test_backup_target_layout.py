@@ -193,6 +193,7 @@ def test_missing_s3_credentials_name_the_variables(monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it caches earlier tests' credentials
     target = targets.S3Target("bkt", "", "http://127.0.0.1:9")
     with pytest.raises(targets.TargetError) as error:
         target.stage("shop", ID)
