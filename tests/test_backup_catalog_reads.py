@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pyrage import x25519
 
-from automation.backups import archive, catalog, targets
+from automation.backups import archive, catalog, retention, targets
 from automation.backups.manifest import FORMAT, MANIFEST, Manifest, Part, new_id, parse_id
 from automation.errors import FleetError
 
@@ -177,3 +177,9 @@ def test_verification_is_recorded_and_read_back(tmp_path: Path, key):
     assert len(recorded.checked[:16]) == 16 and "." not in recorded.checked
     good = catalog.Verification(True, "2026-01-02T03:04:05+00:00", "")
     assert good.describe() == "verified 2026-01-02T03:04"
+
+
+def test_retention_deletes_oldest_first_whatever_the_ids():
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    backups = [("z", start), ("a", start + timedelta(days=1)), ("m", start + timedelta(days=2))]
+    assert retention.to_delete(backups, retention.Policy(keep_last=1)) == ["z", "a"]
