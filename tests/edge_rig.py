@@ -131,7 +131,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _archive(files: dict[str, str]) -> bytes:
+def file_archive(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for path, content in files.items():
@@ -171,7 +171,7 @@ class Edge:
             mounts=[docker.types.Mount(DATA_DIR, EDGE_VOLUME, type="volume")],
         )
         bootstrap = config_json(self.settings, 0, bootstrap=True)
-        container.put_archive("/", _archive({BOOTSTRAP_PATH: bootstrap}))
+        container.put_archive("/", file_archive({BOOTSTRAP_PATH: bootstrap}))
         container.start()
         wait_until("edge proxy admin API", self._admin_up, 30)
 
@@ -196,7 +196,7 @@ class Edge:
             mounts=[docker.types.Mount(DATA_DIR, EDGE_VOLUME, type="volume")],
         )
         files = {path: content for path, (content, _) in loader_files(settings, certs).items()}
-        loader.put_archive("/", _archive(files))
+        loader.put_archive("/", file_archive(files))
         loader.start()
         code = loader.wait(timeout=60)["StatusCode"]
         log = loader.logs().decode(errors="replace")

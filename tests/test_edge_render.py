@@ -57,6 +57,9 @@ def test_routes_stream_and_tell_the_gateway_the_public_port() -> None:
         assert handler["flush_interval"] == -1  # websockets and SSE are not buffered
         assert handler["headers"]["request"]["set"]["X-Forwarded-Port"] == ["8443"]
         assert "max_size" not in json.dumps(handler)  # no request body limit
+        # Caddy keeps only 32 idle upstream connections per host by default: a project with
+        # more concurrent clients would reconnect to its gateway for most requests.
+        assert handler["transport"]["keep_alive"]["max_idle_conns_per_host"] > 32
 
 
 def test_unknown_names_are_refused_last_and_never_get_certificates() -> None:

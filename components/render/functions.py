@@ -11,6 +11,55 @@ from __future__ import annotations
 #: Where the functions live in the edge runtime container.
 FUNCTIONS_DIR = "/home/deno/functions"
 
+#: The request handler both mains share: check the caller's JWT when asked, then run the
+#: function named by the first path segment in its own user worker. ``SERVE`` and ``TOKEN``
+#: name the release's serve function and token reader.
+_ROUTER = """\
+SERVE(async (req: Request) => {
+  if (req.method !== 'OPTIONS' && VERIFY_JWT) {
+    let token: string
+    try {
+      token = TOKEN(req)
+    } catch (err) {
+      return jsonResponse(401, { msg: String(err) })
+    }
+    if (!(await isValidJwt(token))) {
+      return jsonResponse(401, { msg: 'Invalid JWT' })
+    }
+  }
+
+  const name = new URL(req.url).pathname.split('/')[1]
+  if (!name) {
+    return jsonResponse(400, { msg: 'missing function name in request' })
+  }
+  if (!FUNCTION_NAME.test(name) || name === 'main') {
+    return jsonResponse(404, { msg: `function not found: ${name}` })
+  }
+
+  const servicePath = `${FUNCTIONS_DIR}/${name}`
+  console.error(`serving the request with ${servicePath}`)
+  try {
+    const worker = await EdgeRuntime.userWorkers.create({
+      servicePath,
+      memoryLimitMb: WORKER_MEMORY_LIMIT_MB,
+      workerTimeoutMs: WORKER_TIMEOUT_MS,
+      noModuleCache: false,
+      importMapPath: null,
+      envVars: Object.entries(Deno.env.toObject()),
+    })
+    return await worker.fetch(req)
+  } catch (err) {
+    return jsonResponse(500, { msg: String(err) })
+  }
+})
+"""
+
+
+def _router(serve: str, token: str) -> str:
+    """The shared handler, calling ``serve`` and reading the token with ``token``."""
+    return _ROUTER.replace("SERVE(", f"{serve}(", 1).replace("TOKEN(req)", f"{token}(req)", 1)
+
+
 _MAIN = """\
 // Main service of the edge runtime: checks the caller's JWT when VERIFY_JWT is "true",
 // then runs the function named by the first path segment (/<name>/...) in a user worker
@@ -55,44 +104,7 @@ async function isValidJwt(token: string): Promise<boolean> {
   }
 }
 
-serve(async (req: Request) => {
-  if (req.method !== 'OPTIONS' && VERIFY_JWT) {
-    let token: string
-    try {
-      token = bearerToken(req)
-    } catch (err) {
-      return jsonResponse(401, { msg: String(err) })
-    }
-    if (!(await isValidJwt(token))) {
-      return jsonResponse(401, { msg: 'Invalid JWT' })
-    }
-  }
-
-  const name = new URL(req.url).pathname.split('/')[1]
-  if (!name) {
-    return jsonResponse(400, { msg: 'missing function name in request' })
-  }
-  if (!FUNCTION_NAME.test(name) || name === 'main') {
-    return jsonResponse(404, { msg: `function not found: ${name}` })
-  }
-
-  const servicePath = `${FUNCTIONS_DIR}/${name}`
-  console.error(`serving the request with ${servicePath}`)
-  try {
-    const worker = await EdgeRuntime.userWorkers.create({
-      servicePath,
-      memoryLimitMb: WORKER_MEMORY_LIMIT_MB,
-      workerTimeoutMs: WORKER_TIMEOUT_MS,
-      noModuleCache: false,
-      importMapPath: null,
-      envVars: Object.entries(Deno.env.toObject()),
-    })
-    return await worker.fetch(req)
-  } catch (err) {
-    return jsonResponse(500, { msg: String(err) })
-  }
-})
-"""
+""" + _router("serve", "bearerToken")
 
 _HELLO = """\
 // Example function: /functions/v1/hello answers with a JSON greeting.
@@ -187,44 +199,7 @@ async function isValidJwt(token: string): Promise<boolean> {
   return false
 }
 
-Deno.serve(async (req: Request) => {
-  if (req.method !== 'OPTIONS' && VERIFY_JWT) {
-    let token: string
-    try {
-      token = callerToken(req)
-    } catch (err) {
-      return jsonResponse(401, { msg: String(err) })
-    }
-    if (!(await isValidJwt(token))) {
-      return jsonResponse(401, { msg: 'Invalid JWT' })
-    }
-  }
-
-  const name = new URL(req.url).pathname.split('/')[1]
-  if (!name) {
-    return jsonResponse(400, { msg: 'missing function name in request' })
-  }
-  if (!FUNCTION_NAME.test(name) || name === 'main') {
-    return jsonResponse(404, { msg: `function not found: ${name}` })
-  }
-
-  const servicePath = `${FUNCTIONS_DIR}/${name}`
-  console.error(`serving the request with ${servicePath}`)
-  try {
-    const worker = await EdgeRuntime.userWorkers.create({
-      servicePath,
-      memoryLimitMb: WORKER_MEMORY_LIMIT_MB,
-      workerTimeoutMs: WORKER_TIMEOUT_MS,
-      noModuleCache: false,
-      importMapPath: null,
-      envVars: Object.entries(Deno.env.toObject()),
-    })
-    return await worker.fetch(req)
-  } catch (err) {
-    return jsonResponse(500, { msg: String(err) })
-  }
-})
-"""
+""" + _router("Deno.serve", "callerToken")
 
 _HELLO_2026 = """\
 // Example function: /functions/v1/hello answers with a JSON greeting.
