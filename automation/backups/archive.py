@@ -143,6 +143,10 @@ def seal(chunks: Iterable[bytes], sink: Callable[[bytes], object], key: x25519.I
         # pyrage wraps what the source or sink raised; the caller needs the original
         # (the engine went away, the disk is full...).
         raise (source.error or out.error or exc) from exc
+    if out.error is not None:
+        # pyrage drops an error raised by the sink's last write (found with a small part
+        # and a full disk): without this, a part that never reached the target passes.
+        raise out.error
     return Sealed(size=source.size, stored=out.count, sha256=out.sha256)
 
 

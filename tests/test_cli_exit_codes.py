@@ -1,0 +1,169 @@
+"""What ``supabase-fleet`` returns and prints when a command fails, and the context it builds."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from automation import cli, edge_cli
+from automation.engine import Engine, EngineUnreachable
+from automation.errors import FleetError
+
+
+class Spy:
+    """A context that only records being closed."""
+
+    closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def _run(failure: BaseException | None, *argv: str) -> tuple[int, Spy]:
+    spy = Spy()
+
+    def factory(args: argparse.Namespace) -> Spy:
+        def run(ctx, parsed):
+            assert ctx is spy and parsed is args
+            if failure is not None:
+                raise failure
+            return 7
+
+        args.run = run
+        return spy
+
+    return cli.main(list(argv or ["list"]), context_factory=factory), spy
+
+
+@pytest.mark.parametrize(
+    ("failure", "code", "printed"),
+    [
+        (None, 7, ""),
+        (FleetError("project 'x' is unknown"), 2, "error: project 'x' is unknown\n"),
+        (EngineUnreachable("engine 'a' is down"), 2, "error: engine 'a' is down\n"),
+        (PermissionError(13, "Permission denied"), 2, "error: [Errno 13] Permission denied\n"),
+        (KeyboardInterrupt(), 130, ""),
+    ],
+)
+def test_failures_end_in_one_line_and_an_exit_code(capsys, failure, code, printed):
+    result, spy = _run(failure)
+    assert result == code
+    captured = capsys.readouterr()
+    assert captured.err == printed and captured.out == ""
+    assert spy.closed == 1  # engines are released whatever happened
+
+
+def test_a_reader_going_away_ends_quietly_with_sigpipes_code(monkeypatch, capsys):
+    redirected: list[tuple[int, int]] = []
+    monkeypatch.setattr(cli.os, "dup2", lambda src, dst: redirected.append((src, dst)))
+    with open(__file__) as stream:  # any object with a real file descriptor
+        monkeypatch.setattr(cli.sys, "stdout", stream)
+        result, spy = _run(BrokenPipeError())
+        assert result == 141 and spy.closed == 1
+        [(_, target)] = redirected
+        assert target == stream.fileno()
+
+
+def test_an_error_building_the_context_is_one_line_too(capsys):
+    def factory(args):
+        raise FleetError("/nowhere has no Pulumi.yaml; --project-dir must point at it")
+
+    assert cli.main(["list"], context_factory=factory) == 2
+    assert capsys.readouterr().err == (
+        "error: /nowhere has no Pulumi.yaml; --project-dir must point at it\n"
+    )
+
+
+def test_unexpected_errors_are_not_hidden():
+    with pytest.raises(ZeroDivisionError):
+        _run(ZeroDivisionError())
+
+
+def test_every_command_module_adds_its_commands():
+    parser = cli.build_parser()
+    assert parser.prog == "supabase-fleet"
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name in ("create", "up", "list", "status", "credentials", "edge", "backup", "backups"):
+        assert name in commands.choices, name
+    with pytest.raises(SystemExit):
+        parser.parse_args([])  # a command is required
+    args = parser.parse_args(["edge", "sync", "host-a", "--home", "/h"])
+    assert (args.command, args.edge_command, args.host, args.home) == (
+        "edge",
+        "sync",
+        "host-a",
+        "/h",
+    )
+    with pytest.raises(SystemExit):
+        parser.parse_args(["edge"])  # a verb is required
+
+
+def test_edge_verbs_run_with_the_named_host(monkeypatch):
+    called: list[tuple[str, object, str]] = []
+    monkeypatch.setattr(edge_cli, "status", lambda ctx, host: called.append(("status", ctx, host)))
+    monkeypatch.setattr(edge_cli, "sync", lambda ctx, host: called.append(("sync", ctx, host)))
+    parser = cli.build_parser()
+    for verb in ("status", "sync"):
+        args = parser.parse_args(["edge", verb, "h1"])
+        args.run("ctx", args)
+    assert [(verb, host) for verb, _, host in called] == [("status", "h1"), ("sync", "h1")]
+
+
+def test_the_real_context_uses_the_flags(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "Pulumi.yaml").write_text("name: supabase\n")
+    args = cli.build_parser().parse_args(
+        ["list", "--home", str(tmp_path / "home"), "--project-dir", str(tmp_path / "proj"),
+         "--inventory", str(tmp_path / "hosts.yaml"), "--backend-url", "file:///srv/state"]
+    )  # fmt: skip
+    ctx = cli.make_context(args)
+    try:
+        assert ctx.config.home == tmp_path / "home"
+        assert ctx.config.project_dir == tmp_path / "proj"
+        assert ctx.config.inventory_path == tmp_path / "hosts.yaml"
+        assert ctx.config.backend_url == "file:///srv/state"
+        assert ctx.workspace.backend_url == "file:///srv/state"
+        assert ctx._engine_factory is Engine
+    finally:
+        ctx.close()
+
+
+def test_dead_stdout_is_pointed_at_dev_null(monkeypatch):
+    sources: list[int] = []
+    monkeypatch.setattr(cli.os, "dup2", lambda src, dst: sources.append(src))
+    with open(__file__) as stream:
+        monkeypatch.setattr(cli.sys, "stdout", stream)
+        assert _run(BrokenPipeError())[0] == 141
+    [source] = sources
+    assert os.readlink(f"/proc/self/fd/{source}") == "/dev/null"
+    os.close(source)
+
+
+def test_help_names_the_tool_and_its_commands():
+    text = cli.build_parser().format_help()
+    assert text.startswith("usage: supabase-fleet [-h] COMMAND ...")
+    assert "Run a fleet of self-hosted Supabase projects, one Pulumi stack each." in text
+
+
+def test_edge_help_names_the_host_argument():
+    edge = cli.build_parser().parse_args(["edge", "sync", "h"])  # the parser accepts the verb
+    assert edge.edge_command == "sync"
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:
+        cli.build_parser().parse_args(["edge", "sync", "--help"])
+    assert re.search(r"^  host +inventory host name$", out.getvalue(), re.MULTILINE)
+    assert "usage: supabase-fleet edge sync" in out.getvalue()
+
+
+def test_edge_sync_rewrites_only_the_named_host(monkeypatch):
+    synced: list[list[str]] = []
+    monkeypatch.setattr(edge_cli, "_host", lambda ctx, name: None)
+    monkeypatch.setattr(edge_cli, "sync_edges", lambda ctx, hosts: synced.append(list(hosts)))
+    assert edge_cli.sync("ctx", "h1") == 0
+    assert synced == [["h1"]]
