@@ -91,11 +91,6 @@ def lowest_free_slot(blocked: Iterable[int], *, start: int = 0) -> int:
     )
 
 
-def allocate_slot(claims: Iterable[PortClaim]) -> int:
-    """The slot for a new project given the claims of all existing ones."""
-    return lowest_free_slot(blocked_slots(claims))
-
-
 def port_clashes(claims: Iterable[PortClaim]) -> dict[str, list[str]]:
     """Per ref, why its ports clash with another project's.
 

@@ -36,8 +36,6 @@ from components.stack_config import (
 
 #: Every service of the default (2024-04) release, in catalog order.
 ALL_SERVICES: tuple[str, ...] = RELEASES[DEFAULT_RELEASE].services
-#: Services a 2024-04 project may leave out with ``exclude``, and what leaves with each.
-OPTIONAL_SERVICES: dict[str, tuple[str, ...]] = dict(RELEASES[DEFAULT_RELEASE].optional)
 
 
 class SettingsError(ValueError):

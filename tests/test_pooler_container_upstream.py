@@ -14,6 +14,8 @@ import pytest
 from pulumi_harness import Run, env_of, reveal
 from test_release_2026 import build, uploads_of
 
+from components.render.pooler import POOLER_ENV_NAMES
+
 #: Upstream's literal values (no ``${...}``) in the supavisor service's environment.
 UPSTREAM_LITERALS = {
     "PORT": "4000",
@@ -41,6 +43,13 @@ UPSTREAM_COMMAND = (
 def pooler() -> tuple[Run, object]:
     result = build({"portSlot": "6"}, stack="pool")
     return result, result.mocks.containers()["supavisor"]
+
+
+def test_every_variable_pooler_exs_reads_is_set(pooler) -> None:
+    """pooler.exs stops Supavisor (System.fetch_env!) when one of its variables is unset."""
+    _, container = pooler
+    env = env_of(container)
+    assert [name for name in POOLER_ENV_NAMES if not env.get(name)] == []
 
 
 def test_environment_is_upstreams_with_the_projects_secrets(pooler) -> None:
