@@ -42,6 +42,8 @@ WHERE c.relkind = 'r' AND n.nspname <> 'information_schema'
 UNION ALL SELECT 'pg_catalog.pg_largeobject_metadata' || E'\\t' || count(*)
 FROM pg_largeobject_metadata ORDER BY 1;"""
 _END = "__supabase_fleet_end__"
+#: How often a read-only query whose answer came back cut short is asked again.
+QUERY_ATTEMPTS = 3
 
 
 class DumpError(Exception):
@@ -198,23 +200,22 @@ def run(
 def query(
     client: docker.DockerClient, conn: Conn, sql: str, database: str = "postgres"
 ) -> list[str]:
-    """Rows of a one-column query."""
-    out = run(
-        client,
-        conn,
-        "psql",
-        "-X",
-        "-q",
-        "-A",
-        "-t",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-d",
-        database,
-        "-c",
-        sql,
-    )
-    return [line for line in out.splitlines() if line]
+    """Rows of a one-column query.
+
+    psql prints an end marker after the query. Once, on a heavily loaded engine, a drill's
+    row counts came back empty from a psql that exited 0, and every table looked missing:
+    a short answer (no tables, no roles) must never pass for a real one. A query only
+    reads, so an answer without the marker is asked again before it counts as a failure.
+    """
+    for _ in range(QUERY_ATTEMPTS):
+        out = run(
+            client, conn, "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+            "-d", database, "-c", sql, "-c", f"SELECT '{_END}'",
+        )  # fmt: skip
+        lines = [line for line in out.splitlines() if line]
+        if lines and lines[-1] == _END:
+            return lines[:-1]
+    raise DumpError(f"psql's answer on {database} was cut short {QUERY_ATTEMPTS} times")
 
 
 def parse_counts(lines: Sequence[str]) -> dict[str, int]:
