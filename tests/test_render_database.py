@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -173,8 +174,13 @@ class Cluster:
         )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
+@contextlib.contextmanager
+def started_cluster(prefix: str) -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster on a unix socket in a new directory, stopped after.
+
+    Fails under CI (skips elsewhere) when the PostgreSQL tools are missing; as root it runs
+    the cluster as the ``postgres`` user, since initdb refuses to run as root.
+    """
     tools = {name: _pg_tool(name) for name in ("initdb", "pg_ctl", "psql")}
     missing = [name for name, path in tools.items() if path is None]
     if missing:
@@ -190,7 +196,7 @@ def cluster() -> Iterator[Cluster]:
             user = pwd.getpwnam("postgres")
         except KeyError:
             pytest.skip("running as root and there is no postgres user to run the cluster")
-    directory = Path(tempfile.mkdtemp(prefix="render-db-"))
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
     if user is not None:
         os.chown(directory, user.pw_uid, user.pw_gid)
     found = Cluster(directory, {name: path for name, path in tools.items() if path}, user)
@@ -201,14 +207,20 @@ def cluster() -> Iterator[Cluster]:
         "-o", f"-c listen_addresses='' -k {directory}", "start",
     )  # fmt: skip
     try:
+        yield found
+    finally:
+        found.run("pg_ctl", "-D", str(data), "-m", "immediate", "stop", check=False)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with started_cluster("render-db-") as found:
         found.psql(IMAGE_SETUP, database="postgres")
         found.psql(f"CREATE DATABASE {DATABASE}", database="postgres")
         found.psql("CREATE SCHEMA extensions")
         _run_like_the_image(found)
         yield found
-    finally:
-        found.run("pg_ctl", "-D", str(data), "-m", "immediate", "stop", check=False)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _run_like_the_image(cluster: Cluster) -> None:

@@ -9,15 +9,11 @@ stand-in ``net.http_post`` takes its place for the webhook test).
 
 from __future__ import annotations
 
-import os
-import pwd
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_render_database import Cluster, _pg_tool
+from test_render_database import Cluster, started_cluster
 
 from components.render.database import (
     INTERNAL_DATABASE,
@@ -108,37 +104,12 @@ def test_2024_release_is_unchanged() -> None:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    tools = {name: _pg_tool(name) for name in ("initdb", "pg_ctl", "psql")}
-    missing = [name for name, path in tools.items() if path is None]
-    if missing:
-        reason = f"PostgreSQL tools not installed: {', '.join(missing)}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; scripts/test.sh installs them when run as root")
-        pytest.skip(reason)
-    user = None
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("running as root without setpriv to drop privileges")
-        user = pwd.getpwnam("postgres")
-    directory = Path(tempfile.mkdtemp(prefix="render-db-2026-"))
-    if user is not None:
-        os.chown(directory, user.pw_uid, user.pw_gid)
-    found = Cluster(directory, {n: p for n, p in tools.items() if p}, user)
-    data = directory / "data"
-    found.run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-    found.run(
-        "pg_ctl", "-D", str(data), "-l", str(directory / "log"), "-w", "-t", "60",
-        "-o", f"-c listen_addresses='' -k {directory}", "start",
-    )  # fmt: skip
-    try:
+    with started_cluster("render-db-2026-") as found:
         found.psql(IMAGE_SETUP, database="postgres")
         found.psql(f"CREATE DATABASE {DATABASE}", database="postgres")
         found.psql("CREATE SCHEMA extensions", database=DATABASE)
         _run_like_the_image(found)
         yield found
-    finally:
-        found.run("pg_ctl", "-D", str(data), "-m", "immediate", "stop", check=False)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _run_like_the_image(cluster: Cluster) -> None:
