@@ -320,3 +320,18 @@ def _config_string(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value)
     return str(value)
+
+
+def claimed_names_and_ports(result: Run) -> tuple[set[str], set[int]]:
+    """The Docker object names and host ports one program run claims on its engine."""
+    names = {
+        reveal(r.inputs["name"])
+        for r in result.mocks.resources
+        if r.typ.split(":")[-1] in ("Container", "Network", "Volume")
+    }
+    ports = {
+        p["external"]
+        for c in result.mocks.containers().values()
+        for p in reveal(c.inputs.get("ports") or [])
+    }
+    return names, ports

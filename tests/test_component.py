@@ -11,7 +11,16 @@ import jwt
 import pulumi
 import pytest
 import yaml
-from pulumi_harness import Run, env_of, is_secret, mock_image_id, plain_parts, reveal, run
+from pulumi_harness import (
+    Run,
+    claimed_names_and_ports,
+    env_of,
+    is_secret,
+    mock_image_id,
+    plain_parts,
+    reveal,
+    run,
+)
 
 from components.settings import ALL_SERVICES, load_settings
 from components.supabase_project import SupabaseProject, SupabaseProjectArgs
@@ -436,21 +445,8 @@ def test_same_input_same_plan() -> None:
 def test_two_projects_share_no_name_and_no_host_port() -> None:
     one, two = build({"portSlot": "0"}, stack="alpha"), build({"portSlot": "1"}, stack="beta")
 
-    def claimed(result: Run) -> tuple[set[str], set[int]]:
-        names = {
-            reveal(r.inputs["name"])
-            for r in result.mocks.resources
-            if r.typ.split(":")[-1] in ("Container", "Network", "Volume")
-        }
-        ports = {
-            p["external"]
-            for c in result.mocks.containers().values()
-            for p in reveal(c.inputs.get("ports") or [])
-        }
-        return names, ports
-
-    names_one, ports_one = claimed(one)
-    names_two, ports_two = claimed(two)
+    names_one, ports_one = claimed_names_and_ports(one)
+    names_two, ports_two = claimed_names_and_ports(two)
     assert len(names_one) == len(names_two) == 12 + 1 + 4
     assert not names_one & names_two
     assert ports_one == {20000, 20001, 20002} and ports_two == {20010, 20011, 20012}

@@ -13,7 +13,15 @@ import jwt
 import pulumi
 import pytest
 import yaml
-from pulumi_harness import Run, env_of, is_secret, mock_image_id, reveal, run
+from pulumi_harness import (
+    Run,
+    claimed_names_and_ports,
+    env_of,
+    is_secret,
+    mock_image_id,
+    reveal,
+    run,
+)
 
 from components.render.envoy import render_envoy_config
 from components.render.functions import render_default_functions_2026
@@ -444,21 +452,8 @@ def test_two_projects_share_no_name_and_no_host_port() -> None:
     one = build({"portSlot": "0", "logs": "true"}, stack="alpha")
     two = build({"portSlot": "1", "logs": "true", "gateway": "kong"}, stack="beta")
 
-    def claimed(result: Run) -> tuple[set[str], set[int]]:
-        names = {
-            reveal(r.inputs["name"])
-            for r in result.mocks.resources
-            if r.typ.split(":")[-1] in ("Container", "Network", "Volume")
-        }
-        ports = {
-            p["external"]
-            for c in result.mocks.containers().values()
-            for p in reveal(c.inputs.get("ports") or [])
-        }
-        return names, ports
-
-    names_one, ports_one = claimed(one)
-    names_two, ports_two = claimed(two)
+    names_one, ports_one = claimed_names_and_ports(one)
+    names_two, ports_two = claimed_names_and_ports(two)
     assert len(names_one) == len(names_two) == 13 + 1 + 6
     assert not names_one & names_two
     assert ports_one == {20000, 20003, 20004}
