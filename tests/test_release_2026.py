@@ -19,6 +19,7 @@ from pulumi_harness import (
     env_of,
     is_secret,
     mock_image_id,
+    plain_parts,
     reveal,
     run,
 )
@@ -385,15 +386,6 @@ def test_every_new_secret_is_secret_everywhere(project: Run) -> None:
         "poolerTransactionUrl",
     }
     values = [project.outputs[key] for key in NEW_SECRETS] + [project.outputs["postgresPassword"]]
-
-    def plain_parts(value: Any) -> list[Any]:
-        if is_secret(value):
-            return []
-        if isinstance(value, dict):
-            return [part for item in value.values() for part in plain_parts(item)]
-        if isinstance(value, list):
-            return [part for item in value for part in plain_parts(item)]
-        return [value]
 
     for resource in project.mocks.resources:
         for part in plain_parts(resource.inputs):
