@@ -219,22 +219,25 @@ def cluster() -> Iterator[Cluster]:
         found.psql(IMAGE_SETUP, database="postgres")
         found.psql(f"CREATE DATABASE {DATABASE}", database="postgres")
         found.psql("CREATE SCHEMA extensions")
-        _run_like_the_image(found)
+        run_like_the_image(
+            found, render_init_scripts(database=DATABASE), database=DATABASE, env=ENV
+        )
         yield found
 
 
-def _run_like_the_image(cluster: Cluster) -> None:
-    """Init scripts as postgres, then migrations as supabase_admin, each in name order."""
-    scripts = render_init_scripts(database=DATABASE)
+def run_like_the_image(
+    cluster: Cluster, scripts: Mapping[str, str], *, database: str, env: Mapping[str, str]
+) -> None:
+    """Init scripts as postgres, then migrations as supabase_admin, each in name order
+    (without pg_net, which Debian's PostgreSQL lacks)."""
     for folder, user in (("init-scripts", "postgres"), ("migrations", "supabase_admin")):
         for path in sorted(p for p in scripts if p.startswith(f"{INIT}/{folder}/")):
-            sql = scripts[path].replace(PG_NET, "")
             local = cluster.directory / Path(path).name
-            local.write_text(sql)
+            local.write_text(scripts[path].replace(PG_NET, ""))
             local.chmod(0o644)
             cluster.run(
                 "psql", "-X", "-v", "ON_ERROR_STOP=1", "--no-password",
-                "-U", user, "-d", DATABASE, "-f", str(local), env=ENV,
+                "-U", user, "-d", database, "-f", str(local), env=dict(env),
             )  # fmt: skip
 
 

@@ -10,10 +10,9 @@ stand-in ``net.http_post`` takes its place for the webhook test).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from test_render_database import Cluster, started_cluster
+from test_render_database import Cluster, run_like_the_image, started_cluster
 
 from components.render.database import (
     INTERNAL_DATABASE,
@@ -41,7 +40,6 @@ LOGIN_ROLES = {
     "supabase_functions_admin",
     "supabase_storage_admin",
 }
-PG_NET = "CREATE EXTENSION IF NOT EXISTS pg_net SCHEMA extensions;\n"
 ENV = {
     "POSTGRES_USER": "supabase_admin",
     "POSTGRES_PASSWORD": "pa'ss\\nw\"ord $HOME `x` %s",
@@ -108,22 +106,10 @@ def cluster() -> Iterator[Cluster]:
         found.psql(IMAGE_SETUP, database="postgres")
         found.psql(f"CREATE DATABASE {DATABASE}", database="postgres")
         found.psql("CREATE SCHEMA extensions", database=DATABASE)
-        _run_like_the_image(found)
+        run_like_the_image(
+            found, render_init_scripts_2026(database=DATABASE), database=DATABASE, env=ENV
+        )
         yield found
-
-
-def _run_like_the_image(cluster: Cluster) -> None:
-    """Init scripts as postgres, then migrations as supabase_admin, each in name order."""
-    scripts = render_init_scripts_2026(database=DATABASE)
-    for folder, user in (("init-scripts", "postgres"), ("migrations", "supabase_admin")):
-        for path in sorted(p for p in scripts if p.startswith(f"{INIT}/{folder}/")):
-            local = cluster.directory / Path(path).name
-            local.write_text(scripts[path].replace(PG_NET, ""))
-            local.chmod(0o644)
-            cluster.run(
-                "psql", "-X", "-v", "ON_ERROR_STOP=1", "--no-password",
-                "-U", user, "-d", DATABASE, "-f", str(local), env=ENV,
-            )  # fmt: skip
 
 
 def _psql(cluster: Cluster, sql: str, database: str = DATABASE) -> str:
