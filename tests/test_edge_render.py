@@ -9,7 +9,7 @@ import pytest
 from components.edge_settings import EdgeSettingsError, parse_edge_settings
 from components.naming import gateway_upstream
 from components.releases import RELEASES
-from components.render.caddy import render_caddy_config
+from components.render.caddy import cert_file_paths, render_caddy_config
 
 
 def _settings(mode: str = "acme", routes=None, **extra):
@@ -152,3 +152,67 @@ def test_bad_edge_settings_name_the_setting(raw: dict, message: str) -> None:
         parse_edge_settings(raw)
     assert message in str(error.value)
     assert "fix" in str(error.value)
+
+
+def test_https_server_is_tls_on_443_for_http1_and_http2() -> None:
+    """Inside the container Caddy owns 80 (HTTP-01, redirects) and 443 (TLS-ALPN-01, HTTPS);
+    the host ports are mapped onto these. h3 would need UDP 443, which is not published."""
+    for bootstrap in (False, True):
+        config = render_caddy_config(_settings()[0], bootstrap=bootstrap)
+        http = config["apps"]["http"]
+        assert (http["http_port"], http["https_port"]) == (80, 443)
+        server = _server(config)
+        assert server["listen"] == [":443"]
+        assert server["protocols"] == ["h1", "h2"]
+        # One catch-all policy makes the server speak TLS even with no route (bootstrap);
+        # without it an unconfigured proxy would answer plain HTTP on 443.
+        assert server["tls_connection_policies"] == [{}]
+        assert "automatic_https" not in server  # only files mode switches anything off
+
+
+def _minutes(duration: str) -> float:
+    assert duration.endswith("m"), duration
+    return float(duration[:-1])
+
+
+def test_quiet_clients_and_websockets_survive_reloads_for_minutes() -> None:
+    config = render_caddy_config(_settings()[0])
+    assert _minutes(_server(config)["idle_timeout"]) >= 5
+    for handler in _routes(config).values():
+        # Realtime channels stay open across a config reload (a route added or paused).
+        assert _minutes(handler["stream_close_delay"]) >= 5
+        assert handler["transport"]["protocol"] == "http"  # gateways speak plain HTTP
+
+
+def test_each_project_route_ends_the_request() -> None:
+    """A matched host is answered by its route alone, never also by the 421 fallback."""
+    for route in _server(render_caddy_config(_settings()[0]))["routes"][:-1]:
+        assert route["terminal"] is True
+        assert route["group"] == "projects"
+
+
+def test_acme_issuer_solves_http_and_tls_alpn_challenges_only() -> None:
+    (policy,) = render_caddy_config(_settings()[0])["apps"]["tls"]["automation"]["policies"]
+    (issuer,) = policy["issuers"]
+    # Stock Caddy has no DNS provider: HTTP-01 (port 80) and TLS-ALPN-01 (port 443).
+    assert issuer["challenges"] == {"http": {}, "tls-alpn": {}}
+
+
+def test_files_mode_loads_each_given_certificate_once() -> None:
+    two = [{"certificate": "C1", "key": "K1"}, {"certificate": "C2", "key": "K2"}]
+    settings, _ = parse_edge_settings(
+        {"certificates": {"mode": "files"}, "routes": [
+            {"ref": "shop", "hosts": ["shop.example.com"],
+             "upstream": gateway_upstream("shop", "kong")}]},
+        files=two,
+    )  # fmt: skip
+    loaded = render_caddy_config(settings, cert_files=2)["apps"]["tls"]["certificates"]
+    assert [(f["certificate"], f["key"]) for f in loaded["load_files"]] == [
+        cert_file_paths(0),
+        cert_file_paths(1),
+    ]
+    assert len({path for pair in map(cert_file_paths, range(2)) for path in pair}) == 4
+    assert all(path.startswith("/data/files/") for path in cert_file_paths(1))
+    # Without a count nothing is loaded: Caddy would refuse a file that was never written.
+    unloaded = render_caddy_config(settings)["apps"]["tls"]["certificates"]["load_files"]
+    assert unloaded == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import functools
 import importlib
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,6 +35,7 @@ from components.render.gateway import (
     OAUTH_METADATA_PATH,
     ROUTES,
     Access,
+    Cors,
     GatewayKeys,
     Route,
     Translation,
@@ -593,3 +595,102 @@ def test_envoy_and_kong_agree_on_any_path(
     }
     for header in ("authorization", "x-api-key", "sb-api-key"):
         assert a.headers.get(header) == b.headers.get(header), (path, header)
+
+
+# --- CORS: which browser origins may call a route ---------------------------------------
+
+
+def _origin_matches(matchers: list[dict[str, Any]], origin: str) -> bool:
+    """Envoy's StringMatcher list: ``exact`` or an RE2 ``safe_regex`` over the whole origin."""
+    return any(
+        origin == m["exact"] if "exact" in m else re.fullmatch(m["safe_regex"]["regex"], origin)
+        for m in matchers
+    )
+
+
+def _envoy_cors(keys: GatewayKeys) -> dict[str, dict[str, Any]]:
+    """Route name -> the CORS policy Envoy applies (the route's own, else the host's)."""
+    (listener,) = yaml.safe_load(
+        render_envoy_config(keys, enabled_services=ALL)["/etc/envoy/lds.yaml"]
+    )["resources"]
+    (vhost,) = listener["filter_chains"][0]["filters"][0]["typed_config"]["route_config"][
+        "virtual_hosts"
+    ]
+    default = vhost["typed_per_filter_config"]["envoy.filters.http.cors"]
+    return {
+        route["name"]: route["typed_per_filter_config"].get("envoy.filters.http.cors", default)
+        for route in vhost["routes"]
+    }
+
+
+def _kong_allows(config: dict[str, Any], origin: str) -> bool:
+    """Kong's cors plugin: no origins means any; else a plain value or an anchored regex."""
+    origins = config.get("origins") or ["*"]
+    return any(o in ("*", origin) or re.fullmatch(o, origin) for o in origins)
+
+
+def _kong_cors(keys: GatewayKeys) -> dict[str, dict[str, Any] | None]:
+    """Route name -> the config of its cors plugin (None: the route has none)."""
+    (content,) = render_kong3_config(keys, enabled_services=ALL).values()
+    return {
+        service["name"]: next(
+            (p.get("config", {}) for p in service.get("plugins", []) if p["name"] == "cors"), None
+        )
+        for service in yaml.safe_load(content)["services"]
+    }
+
+
+def _cors_allows(name: str, keys: GatewayKeys, route: Route, origin: str) -> bool:
+    if name == "envoy":
+        return _origin_matches(_envoy_cors(keys)[route.name]["allow_origin_string_match"], origin)
+    config = _kong_cors(keys)[route.name]
+    assert config is not None, route.name
+    return _kong_allows(config, origin)
+
+
+LOCAL_ORIGINS = ["http://localhost:8082", "http://127.0.0.1", "https://[::1]:3000"]
+FOREIGN_ORIGINS = ["https://evil.example", "http://localhost.evil.example", "http://10.0.0.1"]
+ROUTED = [r for r in ROUTES if r.access is not Access.BLOCKED]
+
+
+@pytest.mark.parametrize("name", sorted(GATEWAYS))
+def test_browsers_may_call_every_api_from_any_origin_but_pg_meta(name: str) -> None:
+    for route in ROUTED:
+        trusted = route.cors is Cors.TRUSTED
+        for origin in FOREIGN_ORIGINS:
+            assert _cors_allows(name, KEYS, route, origin) is not trusted, (route.name, origin)
+        for origin in (*LOCAL_ORIGINS, KEYS.public_url):
+            assert _cors_allows(name, KEYS, route, origin), (route.name, origin)
+
+
+@pytest.mark.parametrize("name", sorted(GATEWAYS))
+def test_pg_meta_trusts_the_public_url_and_localhost_only(name: str) -> None:
+    meta = next(r for r in ROUTES if r.cors is Cors.TRUSTED)
+    slashed = GatewayKeys(**{**KEYS.__dict__, "public_url": "https://studio.example.test/"})
+    assert _cors_allows(name, slashed, meta, "https://studio.example.test")  # no "/" in Origin
+    assert not _cors_allows(name, slashed, meta, "https://api.example.test")
+    unset = GatewayKeys(**{**KEYS.__dict__, "public_url": ""})
+    for origin in LOCAL_ORIGINS:
+        assert _cors_allows(name, unset, meta, origin), origin
+    assert not _cors_allows(name, unset, meta, "https://studio.example.test")
+
+
+def test_envoys_cors_lets_supabase_js_through() -> None:
+    """supabase-js sends apikey/authorization/prefer... and reads Content-Range (counts)."""
+    for name, policy in _envoy_cors(KEYS).items():
+        methods = set(policy["allow_methods"].split(","))
+        assert {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"} <= methods, name
+        assert policy["allow_headers"] == "*" and policy["expose_headers"] == "*", name
+        assert int(policy["max_age"]) > 0, name  # browsers may cache the preflight
+
+
+@pytest.mark.parametrize("profile", [None, "other_schema"])
+def test_graphql_reaches_postgrest_on_the_graphql_public_profile(
+    gateway: Any, profile: str | None
+) -> None:
+    headers = {"apikey": KEYS.anon_key}
+    if profile is not None:
+        headers["Content-Profile"] = profile  # a caller's own choice is kept by both
+    outcome = gateway.handle("/graphql/v1", headers)
+    assert outcome.forwarded and outcome.upstream_path == "/rpc/graphql"
+    assert outcome.headers["content-profile"] == (profile or "graphql_public")
