@@ -1,12 +1,13 @@
 """Tiny request simulators for the rendered Envoy and Kong configs (test helper).
 
 Neither gateway runs here (no image can be pulled), so these walk a rendered config the
-way the gateway does: Envoy takes the first matching route and runs the HTTP filters in
-order (basic_auth, the Lua filter for real under LuaJIT via lupa, RBAC, router); Kong
-takes the matching route of highest priority and runs its plugins in Kong's plugin
-priority order (key-auth, basic-auth, acl, request-transformer with its Lua templates
-evaluated under LuaJIT, request-termination, post-function under LuaJIT with a small
-PDK stand-in). The simulators read only the rendered files, never the route table.
+way the gateway does: Envoy applies its connection manager's path, header and upgrade
+checks, takes the first matching route and runs the HTTP filters in order (basic_auth,
+the Lua filter for real under LuaJIT via lupa, RBAC, router); Kong takes the matching
+route of highest priority and runs its plugins in Kong's plugin priority order (key-auth,
+basic-auth, acl, request-transformer with its Lua templates evaluated under LuaJIT,
+request-termination, post-function under LuaJIT with a small PDK stand-in). The
+simulators read only the rendered files, never the route table.
 """
 
 from __future__ import annotations
@@ -59,6 +60,22 @@ def _merge_slashes(path: str) -> str:
     return re.sub("/{2,}", "/", bare) + mark + query
 
 
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4 on a path whose ``%2e`` are dots again (Envoy's normalize_path)."""
+    bare, mark, query = path.partition("?")
+    segments = re.sub("%2[eE]", ".", bare).split("/")[1:]
+    kept: list[str] = []
+    for index, segment in enumerate(segments):
+        if segment in (".", ".."):
+            if segment == ".." and kept:
+                kept.pop()
+            if index == len(segments) - 1:
+                kept.append("")  # "/a/b/.." is the directory "/a/"
+        else:
+            kept.append(segment)
+    return "/" + "/".join(kept) + mark + query
+
+
 def _lua() -> Any:
     return luajit21.LuaRuntime(unpack_returned_tuples=True)
 
@@ -97,6 +114,7 @@ class EnvoySim:
             files[self.bootstrap["dynamic_resources"]["cds_config"]["path_config_source"]["path"]]
         )
         (listener,) = lds["resources"]
+        self.port = listener["address"]["socket_address"]["port_value"]
         (chain,) = listener["filter_chains"]
         (hcm_filter,) = chain["filters"]
         self.hcm = hcm_filter["typed_config"]
@@ -120,6 +138,19 @@ class EnvoySim:
 
     def handle(self, path: str, headers: dict[str, str] | None = None) -> Outcome:
         headers = {k.lower(): v for k, v in (headers or {}).items()}
+        options = self.hcm.get("common_http_protocol_options", {})
+        if options.get("headers_with_underscores_action") == "REJECT_REQUEST" and any(
+            "_" in name for name in headers
+        ):
+            return Outcome(400)
+        escaped = re.search("%(2[fF]|5[cC])", path.partition("?")[0])
+        if escaped and self.hcm.get("path_with_escaped_slashes_action") == "REJECT_REQUEST":
+            return Outcome(400)
+        upgrade = headers.get("upgrade", "").lower()
+        if upgrade and upgrade not in {u["upgrade_type"] for u in self.hcm["upgrade_configs"]}:
+            return Outcome(403)  # Envoy refuses an upgrade it is not configured for
+        if self.hcm.get("normalize_path"):
+            path = _remove_dot_segments(path)
         if self.hcm.get("merge_slashes"):
             path = _merge_slashes(path)
         full_path = path
@@ -202,8 +233,15 @@ class EnvoySim:
         path = action["prefix_rewrite"] + path[len(matched) :]
         for header in route.get("request_headers_to_remove", []):
             headers.pop(header.lower(), None)
-        for entry in route.get("request_headers_to_add", []):
+        # The command operators the config uses, as Envoy fills them in (before host_rewrite).
+        variables = {
+            "%REQ(:AUTHORITY)%": headers.get("host", ""),
+            "%DOWNSTREAM_LOCAL_PORT%": str(self.port),
+        }
+        added = [*route.get("request_headers_to_add", []), *self.vhost["request_headers_to_add"]]
+        for entry in added:
             key, value = entry["header"]["key"].lower(), entry["header"]["value"]
+            value = variables.get(value, value)
             if entry.get("append_action") == "OVERWRITE_IF_EXISTS_OR_ADD":
                 headers[key] = value
             else:

@@ -694,3 +694,73 @@ def test_graphql_reaches_postgrest_on_the_graphql_public_profile(
     outcome = gateway.handle("/graphql/v1", headers)
     assert outcome.forwarded and outcome.upstream_path == "/rpc/graphql"
     assert outcome.headers["content-profile"] == (profile or "graphql_public")
+
+
+# --- Envoy's connection manager: what a request must look like to be routed ------------
+
+
+@pytest.fixture(scope="module")
+def envoy() -> Any:
+    return GATEWAYS["envoy"](KEYS, ALL)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/rest/v1/%2e%2e/%2E%2E/pg/tables", "/rest/v1/./../../pg/tables", "/functions/v1/../../pg/"],
+)
+def test_dot_segments_cannot_dodge_pg_metas_guard(envoy: Any, path: str) -> None:
+    refused = envoy.handle(path, {"apikey": KEYS.publishable_key})
+    assert refused.status == 403 and not refused.forwarded, refused
+    admitted = envoy.handle(path, {"apikey": KEYS.secret_key})
+    assert (admitted.host, admitted.route) == ("meta", "pg-meta")
+
+
+@pytest.mark.parametrize("path", ["/rest/v1/..%2Fpg/tables", "/rest/v1/..%5cpg/", "/pg%2ftables"])
+def test_escaped_slashes_are_refused(envoy: Any, path: str) -> None:
+    outcome = envoy.handle(path, {"apikey": KEYS.secret_key})
+    assert outcome.status == 400 and not outcome.forwarded
+
+
+def test_headers_with_underscores_are_refused(envoy: Any) -> None:
+    """``X_Forwarded_Prefix`` would reach a CGI-style service as ``X-Forwarded-Prefix``."""
+    outcome = envoy.handle("/storage/v1/object/x", {"X_Forwarded_Prefix": "/evil"})
+    assert outcome.status == 400 and not outcome.forwarded
+    assert envoy.handle("/storage/v1/object/x", {"X-Client-Info": "js"}).forwarded
+
+
+def test_realtimes_websocket_upgrade_is_allowed(envoy: Any) -> None:
+    headers = {"apikey": KEYS.publishable_key, "Upgrade": "websocket"}
+    outcome = envoy.handle(f"/realtime/v1/websocket?apikey={KEYS.publishable_key}", headers)
+    assert outcome.forwarded and outcome.route == REALTIME_WS.name
+    assert envoy.handle("/rest/v1/todos", {**headers, "Upgrade": "h2c"}).status == 403
+
+
+def test_envoy_tells_services_the_callers_host_and_port(envoy: Any) -> None:
+    """Auth and Storage build public URLs from X-Forwarded-Host/-Port; an edge proxy's win."""
+    direct = envoy.handle("/auth/v1/verify", {"Host": "api.example.test:20040"})
+    assert direct.headers["x-forwarded-host"] == "api.example.test:20040"
+    assert direct.headers["x-forwarded-port"] == "8000"  # the listener's own port
+    proxied = envoy.handle(
+        "/storage/v1/object/x",
+        {"Host": "gw", "X-Forwarded-Host": "shop.example.com", "X-Forwarded-Port": "443"},
+    )
+    assert (proxied.headers["x-forwarded-host"], proxied.headers["x-forwarded-port"]) == (
+        "shop.example.com",
+        "443",
+    )
+
+
+def _hcm(documents: dict[str, Any]) -> dict[str, Any]:
+    (listener,) = documents["/etc/envoy/lds.yaml"]["resources"]
+    return listener["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def test_envoy_listens_on_every_interface_and_owns_x_forwarded_for() -> None:
+    documents = _envoy_documents()
+    (listener,) = documents["/etc/envoy/lds.yaml"]["resources"]
+    # Docker's published port and the other containers reach the gateway from outside.
+    assert listener["address"]["socket_address"]["address"] == "0.0.0.0"
+    # The client's address is the peer's (services rate-limit by it), not a sent header.
+    assert _hcm(documents)["use_remote_address"] is True
+    for cluster in documents["/etc/envoy/cds.yaml"]["resources"]:
+        assert cluster["load_assignment"]["cluster_name"] == cluster["name"]
