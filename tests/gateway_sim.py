@@ -33,6 +33,8 @@ class Outcome:
     port: int | None = None
     path: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: The body of a response the gateway gave itself.
+    body: str | None = None
 
     @property
     def forwarded(self) -> bool:
@@ -74,6 +76,10 @@ def _remove_dot_segments(path: str) -> str:
         else:
             kept.append(segment)
     return "/" + "/".join(kept) + mark + query
+
+
+#: The address every simulated request comes from (a container on the project network).
+PEER = "172.20.0.9"
 
 
 def _lua() -> Any:
@@ -147,13 +153,17 @@ class EnvoySim:
         if escaped and self.hcm.get("path_with_escaped_slashes_action") == "REJECT_REQUEST":
             return Outcome(400)
         upgrade = headers.get("upgrade", "").lower()
-        if upgrade and upgrade not in {u["upgrade_type"] for u in self.hcm["upgrade_configs"]}:
+        allowed = {u["upgrade_type"].lower() for u in self.hcm["upgrade_configs"]}
+        if upgrade and upgrade not in allowed:
             return Outcome(403)  # Envoy refuses an upgrade it is not configured for
         if self.hcm.get("normalize_path"):
             path = _remove_dot_segments(path)
         if self.hcm.get("merge_slashes"):
             path = _merge_slashes(path)
         full_path = path
+        authority = headers.get("host", "gateway").rsplit(":", 1)[0]
+        if not {"*", authority} & set(self.vhost["domains"]):
+            return Outcome(404)  # no virtual host takes the request
         route = self._match(urlsplit(path).path)
         if route is None:
             return Outcome(404)
@@ -179,22 +189,24 @@ class EnvoySim:
                     return Outcome(401, name)
             elif filter_name.endswith(".lua"):
                 headers[":path"] = full_path
-                status = self._run_lua(
+                status, body = self._run_lua(
                     config["default_source_code"]["inline_string"], headers, name
                 )
                 full_path = headers.pop(":path")
                 if status is not None:
-                    return Outcome(status, name)
+                    return Outcome(status, name, body=body)
             elif filter_name.endswith(".rbac"):
                 rules = override.get("rbac", {}).get("rules", config.get("rules"))
                 if not self._rbac_allows(rules, headers):
-                    return Outcome(403, name)
+                    return Outcome(403, name, body="RBAC: access denied")
             elif filter_name.endswith(".router"):
                 return self._route(route, full_path, headers)
         raise AssertionError("no router filter")
 
     @staticmethod
-    def _run_lua(code: str, headers: dict[str, str], route_name: str | None) -> int | None:
+    def _run_lua(
+        code: str, headers: dict[str, str], route_name: str | None
+    ) -> tuple[int | None, str | None]:
         lua = _lua()
         lua.execute(code)
         table = lua.table_from(headers)
@@ -203,8 +215,20 @@ class EnvoySim:
         headers.clear()
         headers.update(dict(table.items()))
         if responded["status"] is not None:
-            return int(responded["status"])
-        return None
+            return int(responded["status"]), responded["body"]
+        return None, None
+
+    def _forwarded_for(self, headers: dict[str, str]) -> None:
+        """X-Forwarded-For/-Proto as Envoy's connection manager sets them (plain-HTTP listener).
+
+        With ``use_remote_address`` the peer's address is appended; the client's own
+        X-Forwarded-Proto is kept only from a trusted hop (``xff_num_trusted_hops``).
+        """
+        if self.hcm.get("use_remote_address"):
+            sent = headers.get("x-forwarded-for")
+            headers["x-forwarded-for"] = f"{sent}, {PEER}" if sent else PEER
+        if not self.hcm.get("xff_num_trusted_hops") or "x-forwarded-proto" not in headers:
+            headers["x-forwarded-proto"] = "http"
 
     @staticmethod
     def _principal_matches(principal: dict[str, Any], headers: dict[str, str]) -> bool:
@@ -224,7 +248,8 @@ class EnvoySim:
     def _route(self, route: dict[str, Any], full_path: str, headers: dict[str, str]) -> Outcome:
         name = route.get("name")
         if "direct_response" in route:
-            return Outcome(route["direct_response"]["status"], name)
+            response = route["direct_response"]
+            return Outcome(response["status"], name, body=response["body"]["inline_string"])
         action = route["route"]
         host, port = self.clusters[action["cluster"]]
         path, _, query = full_path.partition("?")
@@ -246,6 +271,7 @@ class EnvoySim:
                 headers[key] = value
             else:
                 headers.setdefault(key, value)
+        self._forwarded_for(headers)
         headers["host"] = action.get("host_rewrite_literal", headers.get("host", "gateway"))
         return Outcome(200, name, host, port, path + ("?" + query if query else ""), headers)
 
@@ -282,6 +308,8 @@ class KongSim:
     def __init__(self, files: dict[str, str]) -> None:
         (content,) = files.values()
         self.config = _load(content)
+        #: Without ``_transform`` Kong takes credentials' passwords as already hashed.
+        self.plain_passwords = self.config.get("_transform", False) is True
         self.keys: dict[str, str] = {}
         self.groups: dict[str, set[str]] = {}
         self.basic: dict[str, tuple[str, str]] = {}
@@ -326,7 +354,8 @@ class KongSim:
                     headers.pop("apikey", None)
             elif kind == "basic-auth":
                 creds = _basic(headers.get("authorization"))
-                if creds is None or self.basic.get(creds[0], ("",))[0] != creds[1]:
+                known = self.basic.get(creds[0]) if creds else None
+                if known is None or not self.plain_passwords or known[0] != creds[1]:
                     return Outcome(401, name)
                 consumer = self.basic[creds[0]][1]
                 if config.get("hide_credentials"):
@@ -334,15 +363,17 @@ class KongSim:
             elif kind == "acl":
                 if consumer is None or not self.groups[consumer] & set(config["allow"]):
                     return Outcome(403, name)
+                if not config.get("hide_groups_header"):
+                    headers["x-consumer-groups"] = ", ".join(sorted(self.groups[consumer]))
             elif kind == "request-transformer":
                 self._transform(config, headers, query)
             elif kind == "request-termination":
-                return Outcome(config["status_code"], name)
+                return Outcome(config["status_code"], name, body=config.get("message"))
             elif kind == "post-function":
                 for code in config["access"]:
-                    status = self._post_function(code, headers)
+                    status, body = self._post_function(code, headers)
                     if status is not None:
-                        return Outcome(status, name)
+                        return Outcome(status, name, body=body)
         url = urlsplit(service["url"])
         base = url.path or "/"
         postfix = split.path[len(matched) :] if route.get("strip_path") else split.path[1:]
@@ -393,7 +424,7 @@ class KongSim:
                 headers[name.lower()] = self._render(template, snapshot_h, snapshot_q)
 
     @staticmethod
-    def _post_function(code: str, headers: dict[str, str]) -> int | None:
+    def _post_function(code: str, headers: dict[str, str]) -> tuple[int | None, str | None]:
         lua = _lua()
         table = lua.table_from(headers)
         kong, exited = lua.eval(_KONG_PDK)(table)
@@ -401,4 +432,6 @@ class KongSim:
         lua.eval(f"function() {code} end")()
         headers.clear()
         headers.update(dict(table.items()))
-        return None if exited["status"] is None else int(exited["status"])
+        if exited["status"] is None:
+            return None, None
+        return int(exited["status"]), exited["body"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from gateway_sim import EnvoySim, KongSim, Outcome
+from gateway_sim import PEER, EnvoySim, KongSim, Outcome
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +31,7 @@ from components.api_keys import (
 )
 from components.render.envoy import render_envoy_config
 from components.render.gateway import (
+    BLOCKED_MESSAGE,
     KEY_ACCESS,
     OAUTH_METADATA_PATH,
     ROUTES,
@@ -135,6 +136,7 @@ def _assert_reaches(outcome: Outcome, route: Route, path: str) -> None:
     assert outcome.status == 200 and outcome.forwarded, outcome
     assert (outcome.host, outcome.port) == (route.upstream_host, route.port)
     assert outcome.upstream_path == _expected_upstream_path(route, path)
+    assert "x-consumer-groups" not in outcome.headers  # no service learns the ACL group
 
 
 def _basic(user: str, password: str) -> dict[str, str]:
@@ -191,7 +193,10 @@ def test_api_key_routes_take_every_key_of_both_roles(
     gateway: Any, route: Route, form: str, role: str
 ) -> None:
     key = (ANON_FORMS if role == "anon" else SERVICE_FORMS)[form]
-    _assert_reaches(gateway.handle(_path(route), {"apikey": key}), route, _path(route))
+    outcome = gateway.handle(_path(route), {"apikey": key})
+    _assert_reaches(outcome, route, _path(route))
+    # The service sees the key too (realtime and storage read apikey), as a JWT.
+    assert outcome.headers["apikey"] in (key, TRANSLATED.get(key))
 
 
 SERVICE_ONLY = _routes(Access.SERVICE_ROLE)
@@ -315,19 +320,23 @@ def test_functions_get_the_jwt_in_sb_api_key(
 
 
 @pytest.mark.parametrize(
-    "headers",
+    ("headers", "message"),
     [
-        {"apikey": UNKNOWN_KEYS[1]},
-        {"Authorization": f"Bearer {UNKNOWN_KEYS[1]}"},
-        {"apikey": KEYS.publishable_key, "Authorization": f"Bearer {KEYS.secret_key}"},
+        ({"apikey": UNKNOWN_KEYS[1]}, "Invalid API key"),
+        ({"Authorization": f"Bearer {UNKNOWN_KEYS[1]}"}, "Invalid API key"),
+        (
+            {"apikey": KEYS.publishable_key, "Authorization": f"Bearer {KEYS.secret_key}"},
+            "Conflicting API keys",
+        ),
     ],
     ids=["unknown-opaque", "unknown-bearer", "conflicting"],
 )
 def test_functions_refuse_unknown_or_conflicting_opaque_keys(
-    gateway: Any, headers: dict[str, str]
+    gateway: Any, headers: dict[str, str], message: str
 ) -> None:
     outcome = gateway.handle("/functions/v1/hello", headers)
     assert outcome.status == 401 and not outcome.forwarded
+    assert outcome.body == message  # the caller is told which
 
 
 DASHBOARD = next(r for r in ROUTES if r.access is Access.DASHBOARD)
@@ -357,6 +366,9 @@ def test_blocked_paths_are_refused_whatever_the_caller_sends(gateway: Any, route
         for path in (route.path, route.path + "/more"):
             outcome = gateway.handle(path, headers)
             assert outcome.status == 403 and not outcome.forwarded, (path, headers)
+            # Envoy's per-route RBAC denies before the router's direct response is reached.
+            expected = BLOCKED_MESSAGE if isinstance(gateway, KongSim) else "RBAC: access denied"
+            assert outcome.body == expected
 
 
 def test_realtime_tenant_admin_api_is_blocked(gateway: Any) -> None:
@@ -764,3 +776,35 @@ def test_envoy_listens_on_every_interface_and_owns_x_forwarded_for() -> None:
     assert _hcm(documents)["use_remote_address"] is True
     for cluster in documents["/etc/envoy/cds.yaml"]["resources"]:
         assert cluster["load_assignment"]["cluster_name"] == cluster["name"]
+
+
+def test_envoy_sets_x_forwarded_for_and_proto_itself_unless_behind_the_edge() -> None:
+    """Services rate-limit by X-Forwarded-For and build redirect URLs from -Proto."""
+    spoofed = {"X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https"}
+    direct = GATEWAYS["envoy"](KEYS, ALL).handle("/auth/v1/verify", dict(spoofed))
+    assert direct.headers["x-forwarded-for"].split(", ")[-1] == PEER  # the real peer is last
+    assert direct.headers["x-forwarded-proto"] == "http"  # a client's claim is not kept
+    files = render_envoy_config(KEYS, enabled_services=ALL, trusted_hops=1)
+    behind = EnvoySim(files).handle("/auth/v1/verify", dict(spoofed))
+    assert behind.headers["x-forwarded-proto"] == "https"  # the edge proxy's is
+
+
+def test_envoy_gives_functions_longer_than_the_runtimes_wall_clock() -> None:
+    documents = _envoy_documents()
+    (vhost,) = _hcm(documents)["route_config"]["virtual_hosts"]
+    timeouts = {r["name"]: _seconds(r["route"]["timeout"]) for r in vhost["routes"] if "route" in r}
+    assert timeouts.pop("functions-v1") > 400  # edge-runtime's per-request wall clock
+    # Envoy's own default (15 s) would cut off slow PostgREST queries and uploads.
+    assert min(timeouts.values()) >= 30
+
+
+def _seconds(duration: str) -> int:
+    assert duration.endswith("s"), duration
+    return int(duration[:-1])
+
+
+def test_kongs_realtime_service_speaks_websocket() -> None:
+    (content,) = render_kong3_config(KEYS, enabled_services=ALL).values()
+    services = {s["name"]: s for s in yaml.safe_load(content)["services"]}
+    assert services.pop(REALTIME_WS.name)["protocol"] == "ws"
+    assert all("protocol" not in service for service in services.values())  # from the URL
