@@ -168,7 +168,13 @@ def test_each_gateway_runs_in_api_gw_with_both_aliases(gateway: str) -> None:
         assert gw["command"] == ["envoy", "-c", "/etc/envoy/envoy.yaml"]
         assert set(files) == {"/etc/envoy/envoy.yaml", "/etc/envoy/lds.yaml", "/etc/envoy/cds.yaml"}
         assert ports == [(8000, 20040)]
-        assert "bash" in gw["healthcheck"]["tests"]
+        # No HTTP client in the image: the check opens a TCP connection to the port the
+        # rendered listener binds, which exists once Envoy has loaded its LDS file.
+        (listener,) = yaml.safe_load(files["/etc/envoy/lds.yaml"])["resources"]
+        listen_port = listener["address"]["socket_address"]["port_value"]
+        check = gw["healthcheck"]["tests"]
+        assert check[:3] == ["CMD", "bash", "-c"]
+        assert check[3] == f"exec 3<>/dev/tcp/127.0.0.1/{listen_port}"
     else:
         config = yaml.safe_load(files["/home/kong/kong.yml"])
         assert config["_format_version"].startswith("3.")
