@@ -529,23 +529,37 @@ def test_rendering_is_deterministic(name: str) -> None:
     assert render(KEYS, enabled_services=ALL) == render(KEYS, enabled_services=set(ALL))
 
 
+_UNQUOTABLE = "must be non-empty, without spaces, quotes or backslashes"
+
+
 @pytest.mark.parametrize(
-    "bad",
+    ("bad", "message"),
     [
-        {"anon_key": "has'quote"},
-        {"secret_key": 'sb_secret_"x'},
-        {"anon_key_asymmetric": "a b"},
-        {"dashboard_password": ""},
-        {"dashboard_password": "two\nlines"},
-        {"dashboard_username": "a:b"},
-        {"dashboard_username": ""},
-        {"publishable_key": ""},
-        {"project_ref": "Not_A_Ref"},
+        ({"anon_key": "has'quote"}, f"gateway setting anon_key {_UNQUOTABLE}"),
+        ({"secret_key": 'sb_secret_"x'}, f"gateway setting secret_key {_UNQUOTABLE}"),
+        ({"anon_key_asymmetric": "a b"}, f"gateway setting anon_key_asymmetric {_UNQUOTABLE}"),
+        ({"public_url": "https://x/\\"}, f"gateway setting public_url {_UNQUOTABLE}"),
+        ({"dashboard_password": ""}, "gateway setting dashboard_password must be one non-empty"),
+        ({"dashboard_password": "two\nlines"}, "dashboard_password must be one non-empty line"),
+        ({"dashboard_username": "a:b"}, "dashboard_username must not contain ':' (HTTP basic"),
+        ({"dashboard_username": ""}, f"gateway setting dashboard_username {_UNQUOTABLE}"),
+        ({"publishable_key": ""}, f"gateway setting publishable_key {_UNQUOTABLE}"),
+        ({"project_ref": "Not_A_Ref"}, "gateway setting project_ref 'Not_A_Ref' is not a ref"),
     ],
 )
-def test_gateway_keys_refuse_values_that_would_break_the_config(bad: dict[str, str]) -> None:
-    with pytest.raises(ValueError, match="gateway setting|dashboard_username"):
+def test_gateway_keys_refuse_values_that_would_break_the_config(
+    bad: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError) as error:
         GatewayKeys(**{**KEYS.__dict__, **bad})
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("access", [Access.OPEN, Access.DASHBOARD, Access.BLOCKED])
+def test_only_key_checked_accesses_have_internal_keys(access: Access) -> None:
+    with pytest.raises(ValueError) as error:
+        KEYS.internal_keys(access)
+    assert str(error.value) == f"{access.value} does not check keys"
 
 
 @pytest.mark.parametrize("name", sorted(GATEWAYS))

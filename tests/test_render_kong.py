@@ -228,3 +228,29 @@ def test_values_with_yaml_special_characters_round_trip(value: str) -> None:
     credentials = config["basicauth_credentials"][0]
     assert credentials["username"] == value
     assert credentials["password"] == value
+
+
+#: The fields of Kong's service and route entities this file may use; Kong refuses a whole
+#: declarative config over one field its schema does not know.
+SERVICE_FIELDS = {"name", "url", "protocol", "routes", "plugins"}
+ROUTE_FIELDS = {"name", "strip_path", "paths"}
+
+
+def test_services_and_routes_are_named_with_known_fields_only() -> None:
+    services = yaml.safe_load(render())["services"]
+    names = []
+    for service in services:
+        assert set(service) <= SERVICE_FIELDS, service
+        (route,) = service["routes"]
+        assert set(route) <= ROUTE_FIELDS, route
+        # Kong's logs and admin API show these names: one per service, shared by its route.
+        assert route["name"] == service["name"]
+        names.append(service["name"])
+    assert len(set(names)) == len(names) == len(EXPECTED_ROUTES)
+
+
+def test_long_values_stay_on_one_line() -> None:
+    """No value is folded: a grep or diff of kong.yml shows a rotated password whole."""
+    password = " ".join(["correct-horse-battery-staple"] * 6)
+    line = next(line for line in render(password=password).splitlines() if "password:" in line)
+    assert line.endswith(password)
