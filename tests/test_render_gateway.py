@@ -452,7 +452,7 @@ def _envoy_documents() -> dict[str, Any]:
     files = render_envoy_config(KEYS, enabled_services=ALL)
     # Anchors would be legal YAML, but an edit of one shared node would change many routes.
     assert not any("&id" in content for content in files.values())
-    return {path: yaml.safe_load(content) for path, content in files.items()}
+    return {path: _load(content) for path, content in files.items()}
 
 
 def test_envoy_config_parses_as_envoys_v3_api() -> None:
@@ -502,7 +502,7 @@ def test_envoy_files_and_clusters_resolve() -> None:
 
 def test_kong_config_is_a_kong3_declarative_config() -> None:
     (content,) = render_kong3_config(KEYS, enabled_services=ALL).values()
-    config = yaml.safe_load(content)
+    config = _load(content)
     assert config["_format_version"] == "3.0"
     assert set(config) == {"_format_version", "_transform", "consumers", "services"}
     names = [s["name"] for s in config["services"]]
@@ -634,11 +634,15 @@ def _origin_matches(matchers: list[dict[str, Any]], origin: str) -> bool:
     )
 
 
+def _load(content: str) -> Any:
+    return yaml.load(content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _envoy_cors(keys: GatewayKeys) -> dict[str, dict[str, Any]]:
     """Route name -> the CORS policy Envoy applies (the route's own, else the host's)."""
-    (listener,) = yaml.safe_load(
-        render_envoy_config(keys, enabled_services=ALL)["/etc/envoy/lds.yaml"]
-    )["resources"]
+    (listener,) = _load(render_envoy_config(keys, enabled_services=ALL)["/etc/envoy/lds.yaml"])[
+        "resources"
+    ]
     (vhost,) = listener["filter_chains"][0]["filters"][0]["typed_config"]["route_config"][
         "virtual_hosts"
     ]
@@ -662,16 +666,25 @@ def _kong_cors(keys: GatewayKeys) -> dict[str, dict[str, Any] | None]:
         service["name"]: next(
             (p.get("config", {}) for p in service.get("plugins", []) if p["name"] == "cors"), None
         )
-        for service in yaml.safe_load(content)["services"]
+        for service in _load(content)["services"]
     }
 
 
-def _cors_allows(name: str, keys: GatewayKeys, route: Route, origin: str) -> bool:
+def _cors_check(name: str, keys: GatewayKeys) -> Callable[[Route, str], bool]:
+    """Whether the gateway ``name``, rendered with ``keys``, lets ``origin`` call a route."""
     if name == "envoy":
-        return _origin_matches(_envoy_cors(keys)[route.name]["allow_origin_string_match"], origin)
-    config = _kong_cors(keys)[route.name]
-    assert config is not None, route.name
-    return _kong_allows(config, origin)
+        policies = _envoy_cors(keys)
+        return lambda route, origin: _origin_matches(
+            policies[route.name]["allow_origin_string_match"], origin
+        )
+    plugins = _kong_cors(keys)
+
+    def allows(route: Route, origin: str) -> bool:
+        config = plugins[route.name]
+        assert config is not None, route.name
+        return _kong_allows(config, origin)
+
+    return allows
 
 
 LOCAL_ORIGINS = ["http://localhost:8082", "http://127.0.0.1", "https://[::1]:3000"]
@@ -681,24 +694,27 @@ ROUTED = [r for r in ROUTES if r.access is not Access.BLOCKED]
 
 @pytest.mark.parametrize("name", sorted(GATEWAYS))
 def test_browsers_may_call_every_api_from_any_origin_but_pg_meta(name: str) -> None:
+    allows = _cors_check(name, KEYS)
     for route in ROUTED:
         trusted = route.cors is Cors.TRUSTED
         for origin in FOREIGN_ORIGINS:
-            assert _cors_allows(name, KEYS, route, origin) is not trusted, (route.name, origin)
+            assert allows(route, origin) is not trusted, (route.name, origin)
         for origin in (*LOCAL_ORIGINS, KEYS.public_url):
-            assert _cors_allows(name, KEYS, route, origin), (route.name, origin)
+            assert allows(route, origin), (route.name, origin)
 
 
 @pytest.mark.parametrize("name", sorted(GATEWAYS))
 def test_pg_meta_trusts_the_public_url_and_localhost_only(name: str) -> None:
     meta = next(r for r in ROUTES if r.cors is Cors.TRUSTED)
-    slashed = GatewayKeys(**{**KEYS.__dict__, "public_url": "https://studio.example.test/"})
-    assert _cors_allows(name, slashed, meta, "https://studio.example.test")  # no "/" in Origin
-    assert not _cors_allows(name, slashed, meta, "https://api.example.test")
-    unset = GatewayKeys(**{**KEYS.__dict__, "public_url": ""})
+    slashed = _cors_check(
+        name, GatewayKeys(**{**KEYS.__dict__, "public_url": "https://studio.example.test/"})
+    )
+    assert slashed(meta, "https://studio.example.test")  # an Origin has no trailing "/"
+    assert not slashed(meta, "https://api.example.test")
+    unset = _cors_check(name, GatewayKeys(**{**KEYS.__dict__, "public_url": ""}))
     for origin in LOCAL_ORIGINS:
-        assert _cors_allows(name, unset, meta, origin), origin
-    assert not _cors_allows(name, unset, meta, "https://studio.example.test")
+        assert unset(meta, origin), origin
+    assert not unset(meta, "https://studio.example.test")
 
 
 def test_envoys_cors_lets_supabase_js_through() -> None:
@@ -819,6 +835,6 @@ def _seconds(duration: str) -> int:
 
 def test_kongs_realtime_service_speaks_websocket() -> None:
     (content,) = render_kong3_config(KEYS, enabled_services=ALL).values()
-    services = {s["name"]: s for s in yaml.safe_load(content)["services"]}
+    services = {s["name"]: s for s in _load(content)["services"]}
     assert services.pop(REALTIME_WS.name)["protocol"] == "ws"
     assert all("protocol" not in service for service in services.values())  # from the URL
