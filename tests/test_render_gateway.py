@@ -15,6 +15,7 @@ import importlib
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 import yaml
@@ -282,6 +283,9 @@ def test_realtime_websocket_gets_the_jwt_in_x_api_key(gateway: Any, opaque: str)
     outcome = gateway.handle(path)
     _assert_reaches(outcome, REALTIME_WS, path)
     assert outcome.headers["x-api-key"] == TRANSLATED[opaque]
+    # The socket's query keeps its other parameters; its apikey is the JWT too.
+    query = dict(parse_qsl(outcome.path.partition("?")[2]))
+    assert query == {"apikey": TRANSLATED[opaque], "vsn": "1.0.0"}
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.service == "realtime"], ids=str)
@@ -838,3 +842,12 @@ def test_kongs_realtime_service_speaks_websocket() -> None:
     services = {s["name"]: s for s in _load(content)["services"]}
     assert services.pop(REALTIME_WS.name)["protocol"] == "ws"
     assert all("protocol" not in service for service in services.values())  # from the URL
+
+
+def test_kong_keeps_every_value_on_one_line() -> None:
+    """No value is folded: a grep or diff of kong.yml shows a rotated password whole."""
+    password = " ".join(["correct-horse-battery-staple"] * 6)
+    keys = GatewayKeys(**{**KEYS.__dict__, "dashboard_password": password})
+    (content,) = render_kong3_config(keys, enabled_services=ALL).values()
+    line = next(line for line in content.splitlines() if "password:" in line)
+    assert line.endswith(password)
