@@ -198,6 +198,8 @@ def test_2026_09_behind_the_edge(gateway: str) -> None:
     ]
     assert gw.inputs.get("ports") is None
     assert ("KONG_TRUSTED_IPS" in env_of(gw)) == (gateway == "kong")
+    if gateway == "kong":  # added to Kong's own environment, not in its place
+        assert env_of(gw)["KONG_DECLARATIVE_CONFIG"] == "/home/kong/kong.yml"
     storage = env_of(containers["storage"])
     assert storage["STORAGE_PUBLIC_URL"] == "https://shop.example.com"
     assert storage["REQUEST_ALLOW_X_FORWARDED_PATH"] == "true"

@@ -138,7 +138,7 @@ def test_services_and_images_are_upstreams(project: Run) -> None:
 
 @pytest.mark.parametrize("gateway", ["envoy", "kong"])
 def test_each_gateway_runs_in_api_gw_with_both_aliases(gateway: str) -> None:
-    result = build({"gateway": gateway})
+    result = build({"gateway": gateway, "kongBindAddress": "127.0.0.1"})
     containers = result.mocks.containers()
     gw = reveal(containers["api-gw"].inputs)
     images = {r.name: reveal(r.inputs["name"]) for r in result.mocks.of_type(":RemoteImage")}
@@ -164,6 +164,7 @@ def test_each_gateway_runs_in_api_gw_with_both_aliases(gateway: str) -> None:
     assert files == render(keys, enabled_services=enabled)
     assert is_secret(containers["api-gw"].inputs["uploads"])
     ports = [(p["internal"], p["external"]) for p in gw["ports"]]
+    assert {p["ip"] for p in gw["ports"]} == {"127.0.0.1"}  # every port on the chosen address
     if gateway == "envoy":
         assert gw["command"] == ["envoy", "-c", "/etc/envoy/envoy.yaml"]
         assert set(files) == {"/etc/envoy/envoy.yaml", "/etc/envoy/lds.yaml", "/etc/envoy/cds.yaml"}
@@ -182,6 +183,7 @@ def test_each_gateway_runs_in_api_gw_with_both_aliases(gateway: str) -> None:
         assert env["KONG_DECLARATIVE_CONFIG"] == "/home/kong/kong.yml"
         assert env["KONG_DATABASE"] == "off"
         assert "post-function" in env["KONG_PLUGINS"].split(",")
+        assert "KONG_TRUSTED_IPS" not in env  # no edge proxy: no client's X-Forwarded-* is kept
         assert "command" not in gw
         assert ports == [(8000, 20040), (8443, 20041)]
         assert gw["healthcheck"]["tests"] == ["CMD", "kong", "health"]
@@ -497,3 +499,17 @@ def test_excluding_optional_services() -> None:
     assert env_of(containers["storage"])["ENABLE_IMAGE_TRANSFORMATION"] == "false"
     volumes = {reveal(v.inputs["name"]) for v in result.mocks.of_type(":Volume")}
     assert not {"supabase-shop-deno-cache", "supabase-shop-studio-snippets"} & volumes
+
+
+def test_the_gateway_follows_an_api_url_with_a_path() -> None:
+    """Auth's issuer is the API URL: RFC 8414 puts its path after the well-known segment."""
+    result = build({"apiExternalUrl": "https://api.example.test/base"})
+    files = uploads_of(result.mocks.containers()["api-gw"])
+    (listener,) = yaml.safe_load(files["/etc/envoy/lds.yaml"])["resources"]
+    (vhost,) = listener["filter_chains"][0]["filters"][0]["typed_config"]["route_config"][
+        "virtual_hosts"
+    ]
+    matched = {r["name"]: r["match"] for r in vhost["routes"]}
+    assert matched["auth-oauth-metadata"] == {
+        "prefix": "/.well-known/oauth-authorization-server/base"
+    }
