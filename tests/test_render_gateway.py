@@ -851,3 +851,12 @@ def test_kong_keeps_every_value_on_one_line() -> None:
     (content,) = render_kong3_config(keys, enabled_services=ALL).values()
     line = next(line for line in content.splitlines() if "password:" in line)
     assert line.endswith(password)
+
+
+def test_envoy_caps_downstream_connections_with_the_proactive_monitor() -> None:
+    """Envoy's overload manager tells its proactive global connection limit from other
+    resource monitors by this name (its own integration tests use it verbatim)."""
+    bootstrap = _envoy_documents()["/etc/envoy/envoy.yaml"]
+    (monitor,) = bootstrap["overload_manager"]["resource_monitors"]
+    assert monitor["name"] == "envoy.resource_monitors.global_downstream_max_connections"
+    assert monitor["typed_config"]["max_active_downstream_connections"] > 0
