@@ -860,3 +860,24 @@ def test_envoy_caps_downstream_connections_with_the_proactive_monitor() -> None:
     (monitor,) = bootstrap["overload_manager"]["resource_monitors"]
     assert monitor["name"] == "envoy.resource_monitors.global_downstream_max_connections"
     assert monitor["typed_config"]["max_active_downstream_connections"] > 0
+
+
+def _fields(node: Any, parent: str = "") -> Iterator[tuple[str, str]]:
+    """Every (parent field, field) of a document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield parent, key
+            yield from _fields(value, key)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _fields(value, parent)
+
+
+def test_envoy_files_spell_every_field_as_envoys_protos_do() -> None:
+    """Envoy's YAML reader takes a proto field by its snake_case name (or its JSON name);
+    the protobuf dataclasses of the parse test accept other casings, so spelling is
+    checked here. Map fields (per-filter configs, RBAC policies) are keyed by names."""
+    for document in _envoy_documents().values():
+        for parent, key in _fields(document):
+            if parent not in ("typed_per_filter_config", "policies"):
+                assert key == "@type" or re.fullmatch("[a-z][a-z0-9_]*", key), (parent, key)
