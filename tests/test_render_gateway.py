@@ -881,3 +881,9 @@ def test_envoy_files_spell_every_field_as_envoys_protos_do() -> None:
         for parent, key in _fields(document):
             if parent not in ("typed_per_filter_config", "policies"):
                 assert key == "@type" or re.fullmatch("[a-z][a-z0-9_]*", key), (parent, key)
+
+
+def test_keys_are_asked_for_by_role_name_only() -> None:
+    with pytest.raises(ValueError) as error:
+        KEYS.role_keys("admin")
+    assert str(error.value) == "role must be 'anon' or 'service_role', got 'admin'"
