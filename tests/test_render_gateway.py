@@ -388,6 +388,8 @@ def test_realtime_tenant_admin_api_is_blocked(gateway: Any) -> None:
         ("", "/.well-known/oauth-authorization-server"),
         ("https://api.example.test/", "/.well-known/oauth-authorization-server"),
         ("https://example.test/auth/v1", "/.well-known/oauth-authorization-server/auth/v1"),
+        ("http://localhost:20040", "/.well-known/oauth-authorization-server"),  # local default
+        ("https://example.test/v1/X/", "/.well-known/oauth-authorization-server/v1/X"),
     ],
 )
 @pytest.mark.parametrize("name", sorted(GATEWAYS))
