@@ -18,6 +18,7 @@ from automation.edge import (
     CertificateState,
     EdgeFleet,
     EdgeHost,
+    PulumiEdgeWorkspace,
     _is_local,
     _matches,
     _resolve,
@@ -702,3 +703,54 @@ def test_acme_preflight_skips_names_the_edge_already_serves(tmp_path: Path) -> N
     write_edge_stack(fleet.edge_dir, "web", {"routes": [route]})
     fleet._preflight(host, spec, ["old.apps.test"])  # served already; its ports are its own
     assert asked == [(80, 443)]
+
+
+def test_edge_commands_name_an_unknown_host_or_one_without_an_edge(
+    edge_env, capsys, tmp_path: Path
+) -> None:
+    edge_env.specs.append(EngineSpec("far", "ssh://far", 5))
+    assert edge_env.main("edge", "status", "nosuch") == 2
+    assert "unknown host 'nosuch'; the inventory has: local, far" in capsys.readouterr().err
+    assert edge_env.main("edge", "sync", "far") == 2
+    assert (
+        f"host 'far' has no edge section in {edge_env.config.inventory_path}"
+        in capsys.readouterr().err
+    )
+    assert edge_env.log == []
+    assert edge_env.main("edge", "sync", "local") == 0
+    assert edge_env.log == [("edge-up", "local")]
+    assert edge_env.routes() == []
+    assert edge_env.main("edge", "status", "local") == 0
+    assert "edge local: https on 127.0.0.1:18443, 0 routes" in edge_env.out.getvalue()
+
+
+def test_the_edge_stack_is_deployed_through_pulumi_with_its_secrets(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from fake_pulumi import FakeBackend
+    from pulumi import automation as auto
+
+    edge_dir = tmp_path / "edge"
+    backend = FakeBackend(edge_dir / "stacks")
+    backend.install(monkeypatch)
+    write_edge_stack(edge_dir, "web", {"httpsPort": 8443})
+    lines: list[str] = []
+    workspace = PulumiEdgeWorkspace(edge_dir, {"PULUMI_BACKEND_URL": "file:///s"}, "passphrase")
+    outputs = workspace.up("web", {"tlsFiles": "[]"}, lines.append)
+    backend.workspace_cls.assert_called_once_with(
+        work_dir=str(edge_dir), env_vars={"PULUMI_BACKEND_URL": "file:///s"},
+        secrets_provider="passphrase",
+    )  # fmt: skip
+    [(stack, key, value)] = backend.config_set
+    assert (stack, key, value.value, value.secret) == ("web", "tlsFiles", "[]", True)
+    assert backend.options == [("up", "web", {"color": "never", "show_secrets": False})]
+    assert lines == ["Updating (web)"]
+    assert outputs["apiUrl"] == "http://localhost:20000"  # plain values, not OutputValues
+    assert backend.calls[-2:] == [("set_config", "web"), ("up", "web")]
+
+    def missing(**kwargs: object) -> None:
+        raise FileNotFoundError("pulumi")
+
+    monkeypatch.setattr(auto, "LocalWorkspace", missing)
+    with pytest.raises(FleetError, match="^the Pulumi CLI is not installed or not on PATH$"):
+        workspace.up("web", {}, lines.append)

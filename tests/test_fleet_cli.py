@@ -862,3 +862,67 @@ def test_delete_with_the_engine_gone_still_deletes_and_says_what_is_unknown(env:
     assert env.stack_files() == {}
     assert env.calls == [("destroy", "a"), ("remove_stack", "a"), ("destroy", "b"),
                          ("remove_stack", "b")]  # fmt: skip
+
+
+# -- what the fleet asks of Pulumi -------------------------------------------------------------
+
+
+def test_every_operation_hides_secrets_and_colour_from_its_output(env: Env) -> None:
+    env.write_stack("a", portSlot=0)
+    env.write_stack("b", portSlot=1)
+    env.deployed("b")
+    assert env.main("preview", "a") == 0
+    assert env.main("up", "a") == 0
+    assert env.main("refresh", "a") == 0
+    assert env.main("delete", "a", "--yes") == 0
+    assert env.backend.options == [
+        ("preview", "a", {"color": "never"}),
+        ("up", "a", {"color": "never", "show_secrets": False, "replace": None}),
+        ("refresh", "a", {"color": "never", "show_secrets": False}),
+        ("destroy", "a", {"color": "never", "show_secrets": False}),
+    ]
+
+
+def test_a_secret_is_set_as_pulumi_config_secret_in_the_supabase_namespace(env: Env) -> None:
+    env.workspace.set_secret("shop", "jwtSecret", "s" * 40)
+    [(stack, key, value)] = env.backend.config_set
+    assert (stack, key, value.value, value.secret) == ("shop", "supabase:jwtSecret", "s" * 40, True)
+    assert "shop" in env.backend.stacks  # the stack is created when it is new
+
+
+def test_stack_names_and_backend_as_the_workspace_reports_them(env: Env, tmp_path: Path) -> None:
+    env.write_stack("a", portSlot=0)
+    env.write_stack("b", portSlot=1)
+    env.deployed("a", "b")
+    assert env.workspace.list_stacks() == ["a", "b"]  # without organization/project
+    assert env.workspace.backend_url == env.config.backend_url
+    plain = PulumiWorkspace(tmp_path, {}, None)
+    assert plain.backend_url == "(the Pulumi CLI's current login)"
+    assert env.workspace.preview("a", lambda line: None) == {"same": 22}
+    state = env.workspace.export_state("a")
+    assert state["version"] == 3
+    assert len(state["deployment"]["resources"]) == len(env.workspace.containers("a")) > 0
+    assert env.workspace.containers("never") == {}
+
+
+@pytest.mark.parametrize(
+    ("stderr", "shown"),
+    [
+        ("warning: slow\nerror: no access\n  retry later\n", "error: no access"),
+        ("Error one\nsomething\nERROR two\n", "ERROR two"),
+        ("first\n  last line  \n\n", "last line"),
+    ],
+)
+def test_a_failing_backend_is_named_with_its_last_error_line(
+    env: Env, monkeypatch: pytest.MonkeyPatch, stderr: str, shown: str
+) -> None:
+    from pulumi import automation as auto
+    from pulumi.automation._cmd import CommandResult
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise auto.CommandError(CommandResult("", stderr, 255))
+
+    env.backend.workspace_cls.return_value.list_stacks.side_effect = fail
+    with pytest.raises(FleetError) as raised:
+        env.workspace.list_stacks()
+    assert str(raised.value) == f"the Pulumi backend {env.config.backend_url} failed: {shown}"
