@@ -29,13 +29,17 @@ from automation.edge import (
     edge_config,
     edge_of,
     engine_address,
+    hosts_of,
     load_edge_hosts,
     parse_edge_hosts,
+    plan_edges,
     project_lines,
     project_names,
     project_settings,
     read_edge_stack,
     routes_for,
+    say_urls,
+    sync_edges,
     write_edge_stack,
 )
 from automation.engine import EngineSpec
@@ -754,3 +758,64 @@ def test_the_edge_stack_is_deployed_through_pulumi_with_its_secrets(
     monkeypatch.setattr(auto, "LocalWorkspace", missing)
     with pytest.raises(FleetError, match="^the Pulumi CLI is not installed or not on PATH$"):
         workspace.up("web", {}, lines.append)
+
+
+def test_the_contexts_edge_works_over_the_project_and_its_engines(
+    tmp_path: Path, monkeypatch
+) -> None:
+    env = Env(tmp_path, monkeypatch=monkeypatch)
+    ctx = env.context()
+    edge = edge_of(ctx)
+    assert edge_of(ctx) is edge  # made once per run
+    assert (edge.edge_dir, edge.inventory_path) == (
+        env.project / "edge",
+        env.config.inventory_path,
+    )
+    env.engines[LOCAL].busy = {18443}
+    assert edge.ports_in_use(EngineSpec("local", LOCAL, 1), [18080, 18443]) == {18443}
+    edge.say("hello")
+    assert env.out.getvalue() == "hello\n"
+    write_edge_stack(env.project / "edge", "local", {"httpsPort": 18443})
+    (env.stacks_dir / "Pulumi.local.yaml").write_text("config: {}\n")  # what the fake reads
+    edge.workspace_factory().up("local", {}, lambda line: None)
+    env.backend.workspace_cls.assert_called_with(
+        work_dir=str(env.project / "edge"),
+        env_vars=env.config.workspace_env(),
+        secrets_provider=env.config.secrets_provider,
+    )
+
+
+def test_planning_covers_the_named_hosts_with_an_edge_and_only_their_projects(
+    tmp_path: Path, monkeypatch
+) -> None:
+    env = EdgeEnv(tmp_path, monkeypatch, INTERNAL)
+    env.specs.append(EngineSpec("far", "ssh://far", 5))
+    env.write_stack("a", portSlot=0, dockerHost=LOCAL, domain="a.apps.test")
+    env.write_stack("b", portSlot=1, dockerHost="ssh://far", domain="b.apps.test")
+    env.write_stack("c", portSlot=2, dockerHost="ssh://gone", domain="c.apps.test")
+    env.write_stack("broken", portSlot="x")
+    ctx = env.context()
+    stacks = [s for s in ctx.scan().stacks if not s.error]
+    planned = plan_edges(ctx, stacks, ["local", "far", "ssh://gone", "nosuch"])
+    assert list(planned) == ["local"]  # the others have no edge section
+    config, secret = planned["local"]
+    assert [route["ref"] for route in config["routes"]] == ["a"]
+    assert secret == {}
+    assert hosts_of(ctx, stacks) == {"local", "far", "ssh://gone"}
+    sync_edges(ctx, ["local"])  # the unreadable stack file is left out, not fatal
+    assert [route["ref"] for route in env.routes()] == ["a"]
+    assert env.log == [("edge-up", "local")]
+
+
+def test_status_lists_urls_only_for_projects_behind_an_edge(tmp_path: Path, monkeypatch) -> None:
+    env = EdgeEnv(tmp_path, monkeypatch, INTERNAL)
+    env.specs.append(EngineSpec("far", "ssh://far", 5))
+    env.write_stack("a", portSlot=0, domain="a.apps.test")
+    env.write_stack("b", portSlot=1, dockerHost="ssh://far", domain="b.apps.test")
+    env.write_stack("c", portSlot=2)
+    ctx = env.context()
+    say_urls(ctx, ctx.scan().stacks)
+    lines = env.out.getvalue().splitlines()
+    assert lines[0] == "a: behind the edge"
+    assert lines[1].startswith("  https://a.apps.test:18443/  no certificate (")
+    assert len(lines) == 2
