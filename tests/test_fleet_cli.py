@@ -926,3 +926,24 @@ def test_a_failing_backend_is_named_with_its_last_error_line(
     with pytest.raises(FleetError) as raised:
         env.workspace.list_stacks()
     assert str(raised.value) == f"the Pulumi backend {env.config.backend_url} failed: {shown}"
+
+
+def test_history_reads_ten_pages_of_ten_at_most_and_stops_at_a_short_page(env: Env) -> None:
+    from fake_pulumi import _summary
+
+    env.write_stack("shop", portSlot=0)
+    env.deployed("shop")
+    history = env.backend.stacks["shop"].history
+    for _ in range(14):
+        history.insert(0, _summary("refresh", "succeeded"))
+    records = env.workspace.history("shop")
+    assert [r.kind for r in records] == ["refresh"] * 14 + ["update"]
+    assert records[-1].result == "succeeded"
+    assert env.backend.calls.count(("history", "shop")) == 2
+    for _ in range(200):
+        history.insert(0, _summary("refresh", "succeeded"))
+    records = env.workspace.history("shop")
+    assert len(records) == 100 and {r.kind for r in records} == {"refresh"}
+    assert env.backend.calls.count(("history", "shop")) == 2 + 10
+    del history[:]
+    assert env.workspace.history("shop") == []
