@@ -263,6 +263,8 @@ def test_certificate_state_reads_issuer_and_expiry_by_handshake(tmp_path: Path) 
     cert, key = _certificate(tmp_path, ["shop.apps.test"])
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
+    asked: list[str] = []  # the name the client sends (SNI): the proxy picks its cert by it
+    context.sni_callback = lambda sock, name, ctx: asked.append(name)
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
 
@@ -279,6 +281,7 @@ def test_certificate_state_reads_issuer_and_expiry_by_handshake(tmp_path: Path) 
         state = certificate_state("shop.apps.test", "127.0.0.1", port)
         thread.join(10)
     assert state.issuer == "shop.apps.test"
+    assert asked == ["shop.apps.test"]
     assert (
         state.not_after is not None
         and state.not_after.date() == (NOW + datetime.timedelta(days=30)).date()
@@ -381,6 +384,8 @@ def test_inventory_hosts_without_an_edge_are_left_out_and_defaults_apply(tmp_pat
         ({"edge": ["internal"]}, "inv.yaml: hosts[1] (web): `edge` must be a mapping"),
         ({"edge": {"httpPort": 0, "certificates": {"mode": "internal"}}},
          "inv.yaml: hosts[1] (web): edge.httpPort: Input should be greater than or equal to 1"),
+        ({"edge": {"certificates": {"mode": "internal", "acme": True}}},
+         "inv.yaml: hosts[1] (web): edge.certificates.acme: Extra inputs are not permitted"),
         ({"edge": {"certificates": {"mode": "internal", "caRoot": "missing.pem"}}},
          "inv.yaml: hosts[1] (web): cannot read "),
         ({"edge": {"certificates": {"mode": "internal"}, "tlsFiles": {"certificate": "c"}}},
