@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -947,3 +948,58 @@ def test_history_reads_ten_pages_of_ten_at_most_and_stops_at_a_short_page(env: E
     assert env.backend.calls.count(("history", "shop")) == 2 + 10
     del history[:]
     assert env.workspace.history("shop") == []
+
+
+def _help(monkeypatch: pytest.MonkeyPatch, *argv: str) -> str:
+    monkeypatch.setenv("COLUMNS", "250")  # one line per entry
+    parser = cli.build_parser()
+    for name in argv:
+        parser = next(
+            action.choices[name]
+            for action in parser._actions
+            if isinstance(action, argparse._SubParsersAction)
+        )
+    return parser.format_help()
+
+
+@pytest.mark.parametrize(
+    ("argv", "entry", "text"),
+    [
+        ((), "create", "create projects"),
+        ((), "up", "deploy projects as their stack files say"),
+        ((), "preview", "show what up would change"),
+        ((), "refresh", "read the real state into the stacks"),
+        ((), "pause", "stop projects, keeping their data"),
+        ((), "resume", "start paused projects"),
+        ((), "delete", "destroy projects (data volumes kept)"),
+        ((), "edge", "the HTTPS edge proxy of a host"),
+        (("create",), "ref", "default: generated"),
+        (("create",), "--count COUNT", "projects to generate"),
+        (("create",), "--host HOST", "inventory host to use (default: the most free)"),
+        (("create",), "--exclude {analytics,functions,imgproxy,studio}",
+         "leave out an optional service (repeatable)"),
+        (("create",), "--release {2024-04,2026-09}",
+         f"the Supabase stack the projects run (default {NEWEST_RELEASE}); written to the stack "
+         "file, and kept for the project's life across Postgres majors"),
+        (("up",), "--all", "every project"),
+        (("pause",), "--parallel N", "projects at a time"),
+        (("delete",), "-y, --yes", "do not ask first"),
+        (("delete",), "--delete-data", "also remove the projects' data volumes"),
+        (("edge",), "status", "routes and the certificate served for each name"),
+        (("edge",), "sync", "rewrite the host's edge stack from the projects and bring it up"),
+        (("edge", "status"), "host", "inventory host name"),
+    ],
+)  # fmt: skip
+def test_help_says_what_each_command_and_option_does(
+    monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...], entry: str, text: str
+) -> None:
+    words = re.escape(text).replace(r"\ ", r"\s+")  # argparse wraps long entries
+    assert re.search(rf"(^|\s){re.escape(entry)}\s+{words}(\s|$)", _help(monkeypatch, *argv))
+
+
+def test_usage_shows_refs_and_the_required_verb(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _help(monkeypatch, "create").split("\n\n")[0].endswith("[ref ...]")
+    assert "--all] [ref ...]" in _help(monkeypatch, "resume")
+    assert _help(monkeypatch, "delete").split("\n\n")[0].endswith(" ref [ref ...]")
+    assert "usage: supabase-fleet edge [-h]" in _help(monkeypatch, "edge")
+    assert " VERB ..." in _help(monkeypatch, "edge")
