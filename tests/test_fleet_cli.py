@@ -902,7 +902,11 @@ def test_stack_names_and_backend_as_the_workspace_reports_them(env: Env, tmp_pat
     assert env.workspace.preview("a", lambda line: None) == {"same": 22}
     state = env.workspace.export_state("a")
     assert state["version"] == 3
-    assert len(state["deployment"]["resources"]) == len(env.workspace.containers("a")) > 0
+    containers = env.workspace.containers("a")
+    assert len(state["deployment"]["resources"]) == len(containers) > 0
+    assert containers["supabase-a-db"] == (  # name -> URN, as `up --replace` takes it
+        "urn:pulumi:a::supabase::supabase:index:Project$docker:index/container:Container::a-db"
+    )
     assert env.workspace.containers("never") == {}
 
 

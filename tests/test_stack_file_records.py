@@ -81,7 +81,8 @@ def test_reading_an_unknown_ref_names_the_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FleetError) as raised:
         read_stack(tmp_path, "shop")
     assert str(raised.value) == f"unknown project 'shop': no {tmp_path / 'Pulumi.shop.yaml'}"
-    assert read_stack(tmp_path, "blog").ref == "blog"
+    blog = read_stack(tmp_path, "blog")
+    assert (blog.name, blog.ref, blog.path) == ("blog", "blog", tmp_path / "Pulumi.blog.yaml")
 
 
 def test_reading_an_invalid_ref_fails_before_touching_files(tmp_path: Path) -> None:
@@ -235,8 +236,10 @@ def _read(directory: Path, text: str, name: str = "shop") -> StackFile:
 
 def test_a_key_written_twice_makes_the_file_unreadable_as_pulumi_would(tmp_path: Path) -> None:
     broken = _read(tmp_path, "config:\n  supabase:portSlot: 1\n  supabase:portSlot: 2\n")
-    assert broken.error.startswith(f"{broken.path} is not valid YAML: ")
-    assert "key 'supabase:portSlot' appears twice" in broken.error
+    assert broken.error == (
+        f"{broken.path} is not valid YAML: key 'supabase:portSlot' appears twice in "
+        '"<unicode string>", line 3, column 3: supabase:portSlot: 2 ^'
+    )
     assert (broken.data, broken.ref) == ({}, "shop")  # shown under its stack name
     nested = _read(tmp_path, "config:\n  supabase:ports:\n    kongHttp: 1\n    kongHttp: 2\n")
     assert "key 'kongHttp' appears twice" in nested.error
