@@ -1007,3 +1007,58 @@ def test_usage_shows_refs_and_the_required_verb(monkeypatch: pytest.MonkeyPatch)
     assert _help(monkeypatch, "delete").split("\n\n")[0].endswith(" ref [ref ...]")
     assert "usage: supabase-fleet edge [-h]" in _help(monkeypatch, "edge")
     assert " VERB ..." in _help(monkeypatch, "edge")
+
+
+def test_a_stack_missing_from_the_backend_is_named_with_the_backend(env: Env) -> None:
+    with pytest.raises(FleetError) as raised:
+        env.workspace.outputs("ghost")
+    assert str(raised.value) == (
+        f"stack 'ghost' does not exist in the backend {env.config.backend_url}"
+    )
+    assert "ghost" not in env.backend.stacks  # reading never creates a stack
+
+
+def test_without_the_cli_the_message_says_where_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pulumi import automation as auto
+
+    def missing(**kwargs: object) -> None:
+        raise FileNotFoundError("pulumi")
+
+    monkeypatch.setattr(auto, "LocalWorkspace", missing)
+    with pytest.raises(FleetError) as raised:
+        PulumiWorkspace(tmp_path, {}, None).up("shop", lambda line: None)
+    assert str(raised.value) == (
+        "the Pulumi CLI is not installed or not on PATH; install it from "
+        "https://www.pulumi.com/docs/install/"
+    )
+
+
+def test_bulk_commands_take_every_project_with_all(env: Env) -> None:
+    env.write_stack("a", portSlot=0)
+    env.write_stack("b", portSlot=1)
+    env.deployed("a", "b")
+    assert env.main("preview", "--all") == 0
+    assert env.main("pause", "--all") == 0
+    assert env.main("resume", "--all", "--parallel", "2") == 0
+    assert sorted(env.calls) == sorted(
+        [("preview", "a"), ("preview", "b")] + [("up", "a"), ("up", "b")] * 2
+    )
+    assert all(f["config"]["supabase:paused"] is False for f in env.stack_files().values())
+
+
+def test_delete_reports_each_step_and_refuses_a_never_deployed_stack_with_the_fix(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.write_stack("a", portSlot=0)
+    env.deployed("a")
+    assert env.main("delete", "a", "--yes") == 0
+    assert "a: destroying" in env.out.getvalue()
+    env.write_stack("b", portSlot=1)
+    assert env.main("delete", "b", "--yes") == 2
+    assert (
+        capsys.readouterr()
+        .err.rstrip()
+        .endswith("if it was never deployed, remove its stack file by hand")
+    )
