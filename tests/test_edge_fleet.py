@@ -824,3 +824,48 @@ def test_status_lists_urls_only_for_projects_behind_an_edge(tmp_path: Path, monk
     assert lines[0] == "a: behind the edge"
     assert lines[1].startswith("  https://a.apps.test:18443/  no certificate (")
     assert len(lines) == 2
+
+
+def test_several_certificate_files_cover_names_together(tmp_path: Path) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first = _certificate(tmp_path / "one", ["shop.apps.test"])
+    second = _certificate(tmp_path / "two", ["*.blog.test"])
+    loaded = check_certificate_files([first, second], ["shop.apps.test", "www.blog.test"])
+    assert [item["certificate"] for item in loaded] == [first[0].read_text(), second[0].read_text()]
+    with pytest.raises(FleetError) as error:
+        check_certificate_files([first, second], ["a.shop.apps.test"])
+    assert str(error.value).startswith(
+        "the certificate files cover ['*.blog.test', 'shop.apps.test'] but not "
+        "['a.shop.apps.test']; add a certificate for them (a wildcard *.<base domain> covers "
+        "every project) to edge.tlsFiles"
+    )
+
+
+def test_the_edge_stack_file_keeps_the_given_order_and_survives_a_failed_write(
+    tmp_path: Path,
+) -> None:
+    path = write_edge_stack(tmp_path, "web", {"routes": [], "httpPort": 80})
+    assert list(yaml.safe_load(path.read_text())["config"]) == [
+        "supabase-edge:routes",
+        "supabase-edge:httpPort",
+    ]
+    before = path.read_text()
+    with pytest.raises(yaml.representer.RepresenterError):
+        write_edge_stack(tmp_path, "web", {"routes": object()})
+    assert path.read_text() == before
+    assert [p.name for p in path.parent.iterdir()] == ["Pulumi.web.yaml"]
+
+
+def test_edge_status_defaults_to_port_443_and_reads_the_inventory_once(tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory.yaml"
+    host = {"name": "web", "url": LOCAL, "edge": {"certificates": {"mode": "internal"}}}
+    inventory.write_text(yaml.safe_dump({"hosts": [host]}))
+    fleet = EdgeFleet(tmp_path / "edge", inventory, lambda: None, lambda line: None)
+    assert list(fleet.hosts) == ["web"]
+    inventory.write_text(yaml.safe_dump({"hosts": [host | {"name": "other"}]}))
+    assert list(fleet.hosts) == ["web"]  # one inventory per run
+    write_edge_stack(tmp_path / "edge", "web", {"routes": []})
+    spec = EngineSpec("web", "ssh://deploy@203.0.113.9", 1)
+    assert fleet.status("web", spec) == "edge web: https on 203.0.113.9:443, 0 routes"
+
