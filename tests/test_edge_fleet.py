@@ -868,4 +868,3 @@ def test_edge_status_defaults_to_port_443_and_reads_the_inventory_once(tmp_path:
     write_edge_stack(tmp_path / "edge", "web", {"routes": []})
     spec = EngineSpec("web", "ssh://deploy@203.0.113.9", 1)
     assert fleet.status("web", spec) == "edge web: https on 203.0.113.9:443, 0 routes"
-
