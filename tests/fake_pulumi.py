@@ -213,6 +213,8 @@ class FakeBackend:
 
     def _preview(self, name: str, on_output=None, **kwargs) -> auto.PreviewResult:
         self._record("preview", name)
+        if on_output is not None:
+            on_output(f"Previewing update ({name})")
         stack = self.stacks[name]
         planned = len(self.containers_of(name, self.read_config(name))) + OTHER_RESOURCES
         if not stack.history:  # never deployed: everything is new
@@ -223,12 +225,16 @@ class FakeBackend:
         self._record("outputs", name)
         return dict(self.stacks[name].outputs)
 
-    def _simple(self, name: str, kind: str, **kwargs) -> None:
+    def _simple(self, name: str, kind: str, on_output=None, **kwargs) -> None:
         self._record(kind, name)
+        if on_output is not None:
+            on_output(f"{kind.capitalize()}ing ({name})")
         self.stacks[name].history.insert(0, _summary(kind, "succeeded"))
 
     def _destroy(self, name: str, on_output=None, **kwargs) -> None:
         self._record("destroy", name)
+        if on_output is not None:
+            on_output(f"Destroying ({name})")
         stack = self.stacks[name]
         stack.resources = []
         stack.outputs = {}

@@ -306,6 +306,7 @@ def test_unknown_ref_changes_nothing(env: Env, capsys: pytest.CaptureFixture[str
 def test_preview_and_refresh(env: Env) -> None:
     env.write_stack("a", portSlot=0)
     assert env.main("preview", "a") == 0
+    assert "a: Previewing update (a)" in env.out.getvalue()
     # Never deployed: the real CLI creates the stack and plans only creates.
     assert "a: done: create 22" in env.out.getvalue()
     assert env.main("refresh", "a") == 0
@@ -635,7 +636,7 @@ def test_parse_every_bulk_verb_and_the_create_release() -> None:
     ("argv", "message"),
     [
         (["create", "a", "--count", "2"], "give refs or --count, not both"),
-        (["create", "a", "b", "a"], "a ref is given more than once"),
+        (["create", "a", "b", "a"], "error: a ref is given more than once\n"),
         (["create", "--release", "2024-04", "--exclude", "nosuch"], "invalid choice"),
     ],
 )
@@ -775,6 +776,7 @@ def test_up_preview_and_refresh_say_what_each_project_did(env: Env) -> None:
     env.deployed("a", "b")
     assert env.main("refresh", "--all") == 0
     assert "a: done: refreshed" in env.out.getvalue()
+    assert "a: Refreshing (a)" in env.out.getvalue()  # Pulumi's own lines are shown
     assert env.main("up", "b") == 0
     assert "b: done: API http://localhost:20010, Studio http://localhost:20010" in (
         env.out.getvalue()
@@ -1054,7 +1056,7 @@ def test_delete_reports_each_step_and_refuses_a_never_deployed_stack_with_the_fi
     env.write_stack("a", portSlot=0)
     env.deployed("a")
     assert env.main("delete", "a", "--yes") == 0
-    assert "a: destroying" in env.out.getvalue()
+    assert "a: destroying\na: Destroying (a)\n" in env.out.getvalue()
     env.write_stack("b", portSlot=1)
     assert env.main("delete", "b", "--yes") == 2
     assert (
