@@ -374,3 +374,23 @@ def test_the_lock_is_a_file_in_the_stacks_folder_it_makes(tmp_path: Path) -> Non
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released on exit
     finally:
         os.close(other)
+
+
+def test_cpu_limits_read_numbers_and_the_cli_s_strings_and_skip_the_rest() -> None:
+    resources = {
+        "db": {"cpus": 2, "memoryMb": 512},
+        "auth": {"cpus": "1.5"},
+        "rest": {"cpus": True},
+        "meta": {"cpus": "lots"},
+        "kong": {"memoryMb": 256},
+        "studio": "2",
+        "storage": {"cpus": None},
+    }
+    assert stack({"supabase:resources": resources}).cpu_limits == {"db": 2.0, "auth": 1.5}
+    as_json = stack({"supabase:resources": json.dumps({"db": {"cpus": 0.5}})})
+    assert as_json.cpu_limits == {"db": 0.5}
+    assert stack({}).cpu_limits == {}
+    broken = stack({"supabase:resources": ["db"]})
+    with pytest.raises(FleetError) as raised:
+        _ = broken.cpu_limits
+    assert str(raised.value) == f"{broken.path}: `supabase:resources` must be a mapping, got ['db']"
