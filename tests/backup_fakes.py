@@ -107,11 +107,18 @@ class FakeEngine:
         self.ready_codes: list[int] = []
         self.archives: list[tuple[str, str, int]] = []
         self.images_present: set[str] = set()
+        #: Containers (as ``docker ps`` entries) and volumes (name -> labels) on the engine.
+        self.listed: list[dict] = []
+        self.volumes: dict[str, dict[str, str]] = {}
+        self.inspect: dict[str, dict] = {}
         self.api = mock.create_autospec(docker.APIClient, instance=True)
         self.api.exec_create.side_effect = self._exec_create
         self.api.exec_start.side_effect = self._exec_start
         self.api.exec_inspect.side_effect = self._exec_inspect
         self.api.get_archive.side_effect = self._get_archive
+        self.api.containers.side_effect = self._list
+        self.api.volumes.side_effect = self._volumes
+        self.api.inspect_container.side_effect = lambda container: self.inspect[container]
         self.containers = mock.Mock()
         self.containers.run.side_effect = self._run
         self.containers.create.side_effect = self._create
@@ -159,6 +166,19 @@ class FakeEngine:
             return {"ExitCode": None, "Running": True}
         return {"ExitCode": call.answer.exit_code, "Running": False}
 
+    def _list(self, all=False, filters=None, **_):
+        label = (filters or {}).get("label")
+        return [
+            entry
+            for entry in self.listed
+            if (all or entry.get("State") == "running") and _labelled(entry["Labels"], label)
+        ]
+
+    def _volumes(self, filters=None):
+        label = (filters or {}).get("label")
+        names = [name for name, labels in self.volumes.items() if _labelled(labels, label)]
+        return {"Volumes": [{"Name": name} for name in names] or None}
+
     def _get_archive(self, container, path, chunk_size=2 << 20, encode_stream=False):
         self.archives.append((container, path, chunk_size))
         return iter([f"tar of {path}".encode()]), {"name": path.rsplit("/", 1)[-1]}
@@ -181,3 +201,11 @@ class FakeEngine:
         if name not in self.images_present:
             raise docker.errors.ImageNotFound(f"No such image: {name}")
         return mock.Mock(tags=[name])
+
+
+def _labelled(labels: dict[str, str], wanted: str | None) -> bool:
+    """Docker's ``label`` filter: ``key`` or ``key=value`` (everything without one)."""
+    if wanted is None:
+        return True
+    key, has_value, value = wanted.partition("=")
+    return key in labels and (not has_value or labels[key] == value)
