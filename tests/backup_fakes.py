@@ -16,6 +16,9 @@ from unittest import mock
 import docker
 import docker.errors
 
+from automation.backups import archive
+from automation.backups.manifest import MANIFEST, Part
+
 _STDOUT, _STDERR = 1, 2
 
 
@@ -209,3 +212,17 @@ def _labelled(labels: dict[str, str], wanted: str | None) -> bool:
         return True
     key, has_value, value = wanted.partition("=")
     return key in labels and (not has_value or labels[key] == value)
+
+
+def store_backup(target, key, manifest, payloads: dict[str, tuple[str, str, bytes]]):
+    """Commit a backup of ``payloads`` (part name -> (kind, target, plain bytes)) to
+    ``target`` and return ``manifest`` with those parts, as ``take_backup`` leaves it."""
+    staging = target.stage(manifest.ref, manifest.id)
+    for name, (kind, where, data) in payloads.items():
+        with staging.part(f"{name}.zst.age") as write:
+            sealed = archive.seal([data], write, key)
+        manifest.parts.append(Part(name, kind, sealed.size, sealed.stored, sealed.sha256, where))
+    with staging.part(MANIFEST) as write:
+        archive.seal([manifest.to_json()], write, key)
+    staging.commit()
+    return manifest
