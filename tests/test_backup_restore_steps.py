@@ -348,3 +348,140 @@ def test_a_drill_whose_dump_does_not_load_says_so(fake, target, stored, key):
     assert result.ok is False
     assert result.details.startswith("the dump does not load: ")
     assert 'role "x" does not exist' in result.details
+
+
+# -- clones, over the fleet's fake backend ----------------------------------------------
+
+SECRETS = b'{"postgresPassword": "pw", "jwtSecret": "jwt", "dashboardPassword": "dash"}'
+SOURCE_STACK = b"""config:
+  supabase:portSlot: 4
+  supabase:ref: shop
+  supabase:exclude: [imgproxy]
+  supabase:jwtSecret: {secure: v1:abc}
+"""
+
+
+@pytest.fixture
+def cloning(env, monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
+    """Secrets set and data loads, recorded instead of done."""
+    seen: dict[str, list] = {"secrets": [], "loads": []}
+    monkeypatch.setattr(env.workspace, "set_secret", lambda *args: seen["secrets"].append(args))
+
+    def load_data(project, target, manifest, key, report):
+        seen["loads"].append((project.ref, manifest.id, project.stack.get("paused")))
+
+    monkeypatch.setattr(restore, "load_data", load_data)
+    return seen
+
+
+def _clone_source(target, key, secrets: bytes = SECRETS, stack: bytes = SOURCE_STACK, **changes):
+    payloads = {"stack.yaml": ("stack", "", stack), "secrets.json": ("secrets", "", secrets)}
+    return store_backup(target, key, manifest(**changes), payloads)
+
+
+def test_a_clone_gets_its_own_slot_the_sources_settings_and_secrets(env, cloning, target, key):
+    source = _clone_source(target, key)
+    said: list[str] = []
+    result = restore.clone(env.context(), "shop2", target, source, key, said.append, host=None)
+    config = env.stack_files()["Pulumi.shop2.yaml"]["config"]
+    assert config["supabase:exclude"] == ["imgproxy"]
+    assert config["supabase:portSlot"] == 0 and "supabase:ref" not in config
+    assert "supabase:jwtSecret" not in config  # the source's ciphertext is never copied
+    assert config["supabase:paused"] is False  # started after the load
+    assert cloning["secrets"] == [
+        ("shop2", "postgresPassword", "pw"),
+        ("shop2", "jwtSecret", "jwt"),
+        ("shop2", "dashboardPassword", "dash"),
+    ]
+    assert cloning["loads"] == [("shop2", ID, True)]  # loaded while paused
+    assert said[0] == "creating shop2 (paused) on local, slot 0"
+    assert "starting the clone" in said
+    assert result == f"cloned {ID} into shop2 (slot 0); ACTIVE"
+
+
+def test_a_clone_without_the_dashboard_password_still_gets_the_others(env, cloning, target, key):
+    source = _clone_source(target, key, secrets=b'{"postgresPassword": "pw", "jwtSecret": "j"}')
+    restore.clone(env.context(), "shop2", target, source, key, print, host="local")
+    assert [name for _, name, _ in cloning["secrets"]] == ["postgresPassword", "jwtSecret"]
+
+
+@pytest.mark.parametrize(
+    ("secrets", "missing"),
+    [
+        (b'{"jwtSecret": "j"}', "postgresPassword"),
+        (b'{"postgresPassword": "p"}', "jwtSecret"),
+        (b"{}", "postgresPassword, jwtSecret"),
+    ],
+)
+def test_a_backup_without_the_db_secrets_cannot_be_cloned(
+    env, cloning, target, key, secrets, missing
+):
+    source = _clone_source(target, key, secrets=secrets)
+    with pytest.raises(FleetError) as error:
+        restore.clone(env.context(), "shop2", target, source, key, print, host=None)
+    assert str(error.value) == f"{ID} does not hold {missing}; it cannot be cloned"
+    assert "Pulumi.shop2.yaml" not in env.stack_files() and cloning["secrets"] == []
+
+
+def test_a_backup_without_stack_or_secrets_parts_cannot_be_cloned(env, cloning, target, key):
+    source = store_backup(target, key, manifest(), {"stack.yaml": ("stack", "", SOURCE_STACK)})
+    with pytest.raises(FleetError, match=f"^{ID} lacks the stack file or secrets a clone needs$"):
+        restore.clone(env.context(), "shop2", target, source, key, print, host=None)
+    other = targets.LocalTarget(target.root.parent / "other")
+    source = store_backup(other, key, manifest(), {"secrets.json": ("secrets", "", SECRETS)})
+    with pytest.raises(FleetError, match="lacks the stack file or secrets"):
+        restore.clone(env.context(), "shop2", other, source, key, print, host=None)
+
+
+def test_a_damaged_or_failed_backup_is_not_cloned(env, cloning, target, key):
+    source = _clone_source(target, key)
+    catalog.record_verification(target, "shop", ID, False, "rows differ")
+    with pytest.raises(FleetError) as error:
+        restore.clone(env.context(), "shop2", target, source, key, print, host=None)
+    assert str(error.value) == f"{ID}'s last restore drill failed (rows differ)"
+    (target.root / "shop" / ID / "stack.yaml.zst.age").write_bytes(b"x")
+    with pytest.raises(FleetError, match=f"^{ID} fails verification, nothing was made: stack"):
+        restore.clone(env.context(), "shop2", target, source, key, print, host=None)
+    assert "Pulumi.shop2.yaml" not in env.stack_files()
+
+
+def test_a_clone_keeps_the_release_its_data_needs(env, cloning, target, key):
+    newer = SOURCE_STACK + b"  supabase:release: '2026-09'\n"
+    source = _clone_source(target, key, stack=newer, postgres_major=17)
+    restore.clone(env.context(), "shop2", target, source, key, print, host=None)
+    assert env.stack_files()["Pulumi.shop2.yaml"]["config"]["supabase:release"] == "2026-09"
+    other = targets.LocalTarget(target.root.parent / "other")
+    mismatched = _clone_source(other, key, stack=newer)  # Postgres 15 data, a 17 release
+    with pytest.raises(FleetError) as error:
+        restore.clone(env.context(), "shop3", other, mismatched, key, print, host=None)
+    assert str(error.value) == (
+        f"{ID} holds Postgres 15 data, which its stack's release does not run; it cannot be "
+        f"cloned as it is"
+    )
+    unknown = _clone_source(targets.LocalTarget(target.root.parent / "third"), key,
+                            stack=SOURCE_STACK + b"  supabase:release: '1999-01'\n")  # fmt: skip
+    with pytest.raises(FleetError, match="which its stack's release does not run"):
+        restore.clone(env.context(), "shop4", target.__class__(target.root.parent / "third"),
+                      unknown, key, print, host=None)  # fmt: skip
+
+
+def test_an_empty_source_stack_clones_with_the_default_release(env, cloning, target, key):
+    source = _clone_source(target, key, stack=b"")
+    restore.clone(env.context(), "shop2", target, source, key, print, host=None)
+    assert cloning["loads"] == [("shop2", ID, True)]
+
+
+def test_a_failed_clone_says_how_to_remove_it(env, cloning, target, key, monkeypatch):
+    source = _clone_source(target, key)
+
+    def broken(*args):
+        raise FleetError("restored row counts differ from the backup: x")
+
+    monkeypatch.setattr(restore, "load_data", broken)
+    with pytest.raises(RuntimeError) as error:
+        restore.clone(env.context(), "shop2", target, source, key, print, host=None)
+    assert str(error.value) == (
+        "restored row counts differ from the backup: x; the clone is incomplete: remove it "
+        "with `supabase-fleet delete shop2 --delete-data --yes` and clone again"
+    )
+    assert env.stack_files()["Pulumi.shop2.yaml"]["config"]["supabase:paused"] is True
