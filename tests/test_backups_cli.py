@@ -429,3 +429,48 @@ def test_the_lock_names_its_file(env: Env, stand_ins, capsys):
         capsys.readouterr().err
     )
     assert env.main("backup", "shop") == 0  # released with the other run
+
+
+def _help(capsys, *argv: str) -> str:
+    """A command's --help, wrapping undone (one space between words)."""
+    with pytest.raises(SystemExit) as done:
+        cli.build_parser().parse_args([*argv, "--help"])
+    assert done.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    ("command", "explained"),
+    [
+        ((), "backup back up projects (or `backup verify <id>`: restore drill)"),
+        ((), "backups list backups (or `backups prune`)"),
+        ((), "restore restore a project, or clone one, from a backup"),
+        (("backup",), "[--all] [--offline] [--verify] [ref ...]"),
+        (("backup",), "--all every project"),
+        (("backup",), "--offline back up paused projects from a temporary db container"),
+        (("backup",), "--verify run the restore drill after"),
+        (("backup",), "--parallel N"),
+        (("backup",), "--target TARGET directory or s3://BUCKET/PREFIX (default "
+                      "$SUPABASE_FLEET_BACKUP_TARGET or <home>/backups)"),
+        (("backups",), "[--keep-weekly N] [--dry-run] [ref ...]"),
+        (("backups",), "--keep-last N prune: keep the last N"),
+        (("backups",), "--keep-daily N prune: keep the daily N"),
+        (("backups",), "--keep-weekly N prune: keep the weekly N"),
+        (("backups",), "--dry-run prune: only show what goes"),
+        (("backups",), "--target TARGET directory or s3://"),
+        (("restore",), "--from ID"),
+        (("restore",), "--clone make a new project REF"),
+        (("restore",), "--host HOST clone: inventory host (default: the most free)"),
+        (("restore",), "-y, --yes do not ask"),
+        (("restore",), "--target TARGET directory or s3://"),
+    ],
+)  # fmt: skip
+def test_the_help_explains_every_backup_option(capsys, command, explained):
+    assert explained in _help(capsys, *command)
+
+
+def test_restore_needs_the_backup_id(home: Path, capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.build_parser().parse_args(["restore", "shop"])
+    assert done.value.code == 2
+    assert "the following arguments are required: --from" in capsys.readouterr().err
