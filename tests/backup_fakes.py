@@ -110,6 +110,8 @@ class FakeEngine:
         self.ready_codes: list[int] = []
         self.archives: list[tuple[str, str, int]] = []
         self.images_present: set[str] = set()
+        #: Hand out the socket wrapped in a file, as docker-py does for unix-socket engines.
+        self.socket_files = False
         #: Containers (as ``docker ps`` entries) and volumes (name -> labels) on the engine.
         self.listed: list[dict] = []
         self.volumes: dict[str, dict[str, str]] = {}
@@ -159,7 +161,7 @@ class FakeEngine:
         if not call.stdin:
             peer.shutdown(sockets.SHUT_RD)  # no stdin attached: what is sent goes nowhere
         call.peer = peer
-        return ours
+        return sockets.SocketIO(ours, "rwb") if self.socket_files else ours
 
     def _exec_inspect(self, exec_id):
         call = self.by_id[exec_id]

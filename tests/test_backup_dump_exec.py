@@ -134,7 +134,7 @@ def test_row_counts_are_parsed_from_tab_separated_lines():
 
 
 def test_globals_come_from_pg_dumpall_globals_only_streamed(engine: FakeEngine, naps):
-    engine.answer(Answer(stdout=[b"CREATE ROLE a;\n", b"CREATE ROLE b;\n"]))
+    engine.answer(Answer(stdout=[b"CREATE ROLE a;\n", b"CREATE ROLE b;\n"], stderr=b"warning"))
     chunks = list(dump.dump_globals(engine, dump.scratch_conn("db1")))
     assert chunks == [b"CREATE ROLE a;\n", b"CREATE ROLE b;\n"]
     [call] = engine.calls
@@ -243,10 +243,10 @@ def test_an_existing_data_directory_is_kept_when_not_fresh(engine: FakeEngine, n
 
 def test_a_scratch_db_that_exits_is_named_with_its_logs_and_removed(engine: FakeEngine, naps):
     engine.run_status = "exited"
-    engine.run_logs = b"".join(b"log %d\n" % n for n in range(30))
+    engine.run_logs = b"".join(b"log %d\n" % n for n in range(29)) + b"log \xff"
     with pytest.raises(dump.DumpError) as error:
         _enter(dump.scratch_db(engine, "pg:15", ["postgres"], ref="s", volumes={}, fresh=True))
-    tail = "\n".join(f"log {n}" for n in range(10, 30))
+    tail = "\n".join(f"log {n}" for n in range(10, 29)) + "\nlog \ufffd"
     assert str(error.value) == f"scratch Postgres of pg:15 did not start: {tail}"
     assert engine.containers_made[0].events[-1] == "remove [('force', True), ('v', True)]"
 
@@ -305,3 +305,14 @@ def test_replacing_a_volume_empties_it_then_untars_stdin_as_root(engine: FakeEng
     with pytest.raises(dump.DumpError, match="find: busy"):
         dump.replace_volume(engine, "helper", "db-config")
     assert len(engine.calls) == 3  # no tar after a failed wipe
+
+
+def test_a_socket_handed_out_as_a_file_is_used_underneath(engine: FakeEngine, naps):
+    """docker-py gives unix-socket engines' exec streams as a socket file (``SocketIO``)."""
+    engine.socket_files = True
+    engine.answer(Answer(stdout=[b"ok\n"]))
+    process = dump.feed_sql(engine, dump.scratch_conn("db1"), "app")
+    process.send(b"SELECT 1;\n")
+    assert process.line() == "ok"
+    process.finish()
+    assert engine.calls[0].read_stdin() == b"SELECT 1;\n"
