@@ -474,3 +474,19 @@ def test_restore_needs_the_backup_id(home: Path, capsys):
         cli.build_parser().parse_args(["restore", "shop"])
     assert done.value.code == 2
     assert "the following arguments are required: --from" in capsys.readouterr().err
+
+
+def test_two_refs_are_two_projects_to_back_up(env: Env, stand_ins):
+    env.write_stack("shop", portSlot=0)
+    env.write_stack("web", portSlot=1)
+    assert env.main("backup", "web", "shop") == 0
+    assert sorted(ref for ref, _, _ in stand_ins["take"]) == ["shop", "web"]
+    assert stand_ins["drill"] == []
+
+
+def test_the_run_lock_makes_a_missing_home_and_is_taken_again_after(tmp_path: Path):
+    home = tmp_path / "a" / "b"
+    with backups_cli._run_lock(home):
+        assert (home / "backup.lock").is_file()
+    with backups_cli._run_lock(home):  # released, and the home exists now
+        pass
