@@ -252,3 +252,16 @@ def test_s3_abort_tries_every_part_even_when_the_endpoint_is_gone(bucket):
         ("abort", f"p/shop/{ID}/b.zst.age"),
         ("delete", f"p/shop/{ID}/a.zst.age"),
     ]
+
+
+def test_an_unreachable_endpoint_is_tried_a_few_times_then_named(monkeypatch):
+    for name, value in (("AWS_ACCESS_KEY_ID", "t"), ("AWS_SECRET_ACCESS_KEY", "t"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):  # fmt: skip
+        monkeypatch.setenv(name, value)
+    target = targets.S3Target("bkt", "p", "http://127.0.0.1:9")
+    tries: list[str] = []
+    target.s3.meta.events.register("before-send", lambda request, **_: tries.append(request.url))
+    with pytest.raises(targets.TargetError, match="is unreachable"):
+        target.stage("shop", ID)
+    assert tries == ["http://127.0.0.1:9/bkt"] * 4  # the first try and 3 retries
+    assert target.s3.meta.config.connect_timeout == 5  # a dead host fails in seconds
