@@ -207,7 +207,7 @@ def test_feeding_sql_gives_psql_stdin_and_stops_at_the_first_error(engine: FakeE
     assert call.cmd[call.cmd.index("-v") + 1] == "ON_ERROR_STOP=1"
     assert call.cmd[call.cmd.index("-d") + 1] == "template1"
     assert call.cmd[call.cmd.index("-o") + 1] == "/dev/null"  # no result rows kept
-    assert "-X" in call.cmd
+    assert "-X" in call.cmd and "-q" in call.cmd  # no psqlrc, no line per command
 
 
 def test_a_scratch_db_has_no_network_and_is_stopped_cleanly_then_removed(engine: FakeEngine, naps):
@@ -316,3 +316,11 @@ def test_a_socket_handed_out_as_a_file_is_used_underneath(engine: FakeEngine, na
     assert process.line() == "ok"
     process.finish()
     assert engine.calls[0].read_stdin() == b"SELECT 1;\n"
+
+
+def test_finishing_a_command_whose_connection_is_gone_names_the_command(engine, naps):
+    engine.answer(Answer())
+    process = dump.feed_sql(engine, dump.scratch_conn("db1"), "app")
+    process.close()
+    with pytest.raises(dump.DumpError, match="^connection to the engine lost during psql: "):
+        process.finish()

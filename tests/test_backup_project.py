@@ -191,6 +191,8 @@ def test_a_clone_copies_settings_but_never_identity_place_or_secrets():
             "supabase:release": "2026-09",
             "supabase:exclude": ["imgproxy"],
             "supabase:siteUrl": "https://shop.example",
+            "supabase:images": {"db": "my/pg:15.9"},
+            "supabase:poolerSize": 20,
             "aws:region": "eu-west-1",
         }
     }
@@ -198,5 +200,7 @@ def test_a_clone_copies_settings_but_never_identity_place_or_secrets():
         "release": "2026-09",
         "exclude": ["imgproxy"],
         "siteUrl": "https://shop.example",
+        "images": {"db": "my/pg:15.9"},
+        "poolerSize": 20,
     }
     assert clone_settings({}) == {} and clone_settings({"config": None}) == {}

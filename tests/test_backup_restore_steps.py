@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from backup_fakes import Answer, FakeEngine, store_backup
+from fleet_env import Env
 from pyrage import x25519
 
 from automation.backups import archive, catalog, dump, restore, targets, verify
+from automation.backups import project as project_module
 from automation.backups.manifest import Manifest
 from automation.engine import Engine, EngineSpec
 from automation.errors import FleetError
@@ -364,13 +367,18 @@ SOURCE_STACK = b"""config:
 @pytest.fixture
 def cloning(env, monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
     """Secrets set and data loads, recorded instead of done."""
-    seen: dict[str, list] = {"secrets": [], "loads": []}
+    seen: dict[str, list] = {"secrets": [], "loads": [], "keys": []}
     monkeypatch.setattr(env.workspace, "set_secret", lambda *args: seen["secrets"].append(args))
 
     def load_data(project, target, manifest, key, report):
         seen["loads"].append((project.ref, manifest.id, project.stack.get("paused")))
+        seen["keys"].append(str(key.to_public()))
 
     monkeypatch.setattr(restore, "load_data", load_data)
+    # A clone that never comes up fails its wait at once instead of after ten minutes.
+    ticks = iter(range(0, 10**6, 300))
+    clock = SimpleNamespace(monotonic=lambda: float(next(ticks)), sleep=lambda _: None)
+    monkeypatch.setattr(project_module, "time", clock)
     return seen
 
 
@@ -394,6 +402,7 @@ def test_a_clone_gets_its_own_slot_the_sources_settings_and_secrets(env, cloning
         ("shop2", "dashboardPassword", "dash"),
     ]
     assert cloning["loads"] == [("shop2", ID, True)]  # loaded while paused
+    assert cloning["keys"] == [str(key.to_public())]
     assert said[0] == "creating shop2 (paused) on local, slot 0"
     assert "starting the clone" in said
     assert result == f"cloned {ID} into shop2 (slot 0); ACTIVE"
@@ -485,3 +494,16 @@ def test_a_failed_clone_says_how_to_remove_it(env, cloning, target, key, monkeyp
         "with `supabase-fleet delete shop2 --delete-data --yes` and clone again"
     )
     assert env.stack_files()["Pulumi.shop2.yaml"]["config"]["supabase:paused"] is True
+
+
+def test_a_clone_goes_to_the_host_asked_for(tmp_path, monkeypatch, target, key):
+    specs = [EngineSpec("a", "unix:///a.sock", 5), EngineSpec("b", "unix:///b.sock", 5)]
+    env = Env(tmp_path / "fleet", specs, monkeypatch)
+    monkeypatch.setattr(env.workspace, "set_secret", lambda *args: None)
+    monkeypatch.setattr(restore, "load_data", lambda *args: None)
+    source = _clone_source(target, key)
+    said: list[str] = []
+    restore.clone(env.context(), "shop2", target, source, key, said.append, host="b")
+    config = env.stack_files()["Pulumi.shop2.yaml"]["config"]
+    assert config["supabase:dockerHost"] == "unix:///b.sock"
+    assert said[0] == "creating shop2 (paused) on b, slot 0"

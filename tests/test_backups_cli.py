@@ -176,24 +176,31 @@ def _manifest(ref: str, backup_id: str, stored: int = 2048) -> Manifest:
 @pytest.fixture
 def stand_ins(env: Env, monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
     """take_backup, drill, restore, clone and preflight recording their calls."""
-    calls: dict[str, list] = {"take": [], "drill": [], "restore": [], "clone": [], "preflight": []}
+    calls: dict[str, list] = {
+        "take": [], "drill": [], "restore": [], "clone": [], "preflight": [], "keys": []
+    }  # fmt: skip
     drills = {"ok": True}
 
     def take(project, target, key, report, *, offline):
         calls["take"].append((project.ref, target.description, offline))
+        calls["keys"].append(str(key.to_public()))
         report("writing globals.sql")
         return _manifest(project.ref, f"{project.ref}-20260101T030000Z")
 
     def drill(client, target, manifest, key, report):
         calls["drill"].append((client, manifest.id))
+        calls["keys"].append(str(key.to_public()))
+        report("loading into a scratch Postgres")
         return catalog.Verification(drills["ok"], "2026-01-01T04:00:00+00:00", "3 tables match")
 
     def restore(project, target, manifest, key, report, confirm, *, checked):
         calls["restore"].append((project.ref, manifest.id, checked, confirm("sure?")))
+        calls["keys"].append(str(key.to_public()))
         return "restored"
 
     def clone(ctx, ref, target, manifest, key, report, *, host):
         calls["clone"].append((ref, manifest.id, host))
+        calls["keys"].append(str(key.to_public()))
         return "cloned"
 
     def preflight(target, manifest, project):
@@ -490,3 +497,46 @@ def test_the_run_lock_makes_a_missing_home_and_is_taken_again_after(tmp_path: Pa
         assert (home / "backup.lock").is_file()
     with backups_cli._run_lock(home):  # released, and the home exists now
         pass
+
+
+def _home_key(env: Env) -> str:
+    return str(archive.load_key(archive.key_path(env.config.home)).to_public())
+
+
+def test_every_step_gets_the_fleets_backup_key(env: Env, stand_ins):
+    env.write_stack("shop", portSlot=0)
+    assert env.main("backup", "shop", "--verify") == 0
+    backup_id = "shop-20260101T030000Z"
+    _stored(env, backup_id)
+    assert env.main("backup", "verify", backup_id) == 0
+    assert env.main("restore", "shop", "--from", backup_id, "--yes") == 0
+    assert env.main("restore", "shop2", "--from", backup_id, "--clone") == 0
+    assert len(stand_ins["keys"]) == 5
+    assert set(stand_ins["keys"]) == {_home_key(env)}
+
+
+class _Terminal(io.StringIO):
+    """Output that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("backup", "shop"),
+        ("backup", "verify", "shop-20260101T030000Z"),
+        ("restore", "shop", "--from", "shop-20260101T030000Z", "--yes"),
+    ],
+)
+def test_progress_is_plain_lines_when_the_fleet_says_so_even_on_a_terminal(
+    env: Env, stand_ins, argv
+):
+    env.write_stack("shop", portSlot=0)
+    _stored(env, "shop-20260101T030000Z")
+    env.out = _Terminal()
+    assert env.main(*argv) == 0
+    out = env.out.getvalue()
+    assert "\x1b[" not in out  # no live table redrawn with escape codes
+    assert "shop: started\n" in out or "shop-20260101T030000Z: started\n" in out
