@@ -56,12 +56,18 @@ class FakeProject:
     release: str = "2024-04"
     postgres_major: int = 15
     image: str = "supabase/postgres:15.8"
+    paused: bool = False
     events: list[str] = field(default_factory=list)
+
+    @property
+    def stack(self) -> SimpleNamespace:
+        return SimpleNamespace(paused=self.paused)
 
     def offline_db_image(self) -> str:
         return self.image
 
     def set_paused(self, paused: bool, report) -> None:
+        self.paused = paused
         self.events.append("pause" if paused else "start")
 
     def wait_active(self) -> None:
