@@ -324,3 +324,12 @@ def test_finishing_a_command_whose_connection_is_gone_names_the_command(engine, 
     process.close()
     with pytest.raises(dump.DumpError, match="^connection to the engine lost during psql: "):
         process.finish()
+
+
+def test_an_engine_dropping_the_connection_mid_load_is_named(engine: FakeEngine, naps):
+    engine.answer(Answer())
+    process = dump.feed_sql(engine, dump.scratch_conn("db1"), "app")
+    process.send(b"CREATE TABLE t ();\n")
+    engine.calls[0].peer.close()  # gone, with what it was sent still unread
+    with pytest.raises(dump.DumpError, match="^connection to the engine lost during psql: "):
+        process.send(b"INSERT INTO t DEFAULT VALUES;\n")
