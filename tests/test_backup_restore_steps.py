@@ -69,6 +69,7 @@ class FakeProject:
     def set_paused(self, paused: bool, report) -> None:
         self.paused = paused
         self.events.append("pause" if paused else "start")
+        report(f"up of {self.ref}")  # pause and resume report their up, line by line
 
     def wait_active(self) -> None:
         self.events.append("active")
@@ -282,7 +283,8 @@ def test_restore_pauses_loads_starts_and_waits(fake, project, target, stored, ke
     result = restore.restore(project, target, stored, key, said.append, lambda _: True)
     assert result == f"restored from {ID}; ACTIVE"
     assert project.events == ["pause", "start", "active"]
-    assert said[0] == "stopping the project" and said[-1] == "starting the project"
+    assert said[0] == "stopping the project" and said[1] == "up of shop"
+    assert said[-2:] == ["starting the project", "up of shop"]
 
 
 def test_a_failed_load_leaves_the_project_paused_and_says_how_to_retry(
