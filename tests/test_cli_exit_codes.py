@@ -135,6 +135,33 @@ def test_the_real_context_uses_the_flags(tmp_path: Path, monkeypatch):
         ctx.close()
 
 
+def test_the_real_context_gives_pulumi_the_secrets_provider_and_backend(
+    tmp_path: Path, monkeypatch
+):
+    from unittest import mock
+
+    from pulumi import automation as auto
+
+    workspaces = mock.MagicMock()
+    workspaces.return_value.list_stacks.return_value = []
+    monkeypatch.setattr(auto, "LocalWorkspace", workspaces)
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "Pulumi.yaml").write_text("name: supabase\n")
+    args = cli.build_parser().parse_args(
+        ["list", "--home", str(tmp_path / "home"), "--project-dir", str(tmp_path / "proj"),
+         "--backend-url", "s3://fleet-state", "--secrets-provider", "awskms://alias/fleet"]
+    )  # fmt: skip
+    ctx = cli.make_context(args)
+    try:
+        assert ctx.workspace.list_stacks() == []
+    finally:
+        ctx.close()
+    kwargs = workspaces.call_args.kwargs
+    assert kwargs["secrets_provider"] == "awskms://alias/fleet"
+    assert kwargs["work_dir"] == str(tmp_path / "proj")
+    assert kwargs["env_vars"] == {"PULUMI_BACKEND_URL": "s3://fleet-state"}
+
+
 def test_dead_stdout_is_pointed_at_dev_null(monkeypatch):
     sources: list[int] = []
     monkeypatch.setattr(cli.os, "dup2", lambda src, dst: sources.append(src))

@@ -39,7 +39,8 @@ def _matches(labels: dict[str, str], wanted: str) -> bool:
 class FakeContainer:
     id: str
     labels: dict[str, str]
-    state: str = "running"
+    state: str | None = "running"
+    """None: the list entry has no State (Docker before API 1.23 gave none)."""
     status: str = "Up 1 minute"
     names: list[str] | None = None
     ports: list[dict] = field(default_factory=list)
@@ -72,7 +73,7 @@ class FakeDocker:
             {
                 "Id": c.id,
                 "Labels": c.labels,
-                "State": c.state,
+                **({"State": c.state} if c.state is not None else {}),
                 "Status": c.status,
                 **({"Names": c.names} if c.names is not None else {}),
                 "Ports": c.ports if c.state == "running" else [],
@@ -344,6 +345,14 @@ def test_a_container_without_names_or_labels_is_named_by_its_short_id(
     assert state.state == "created"
 
 
+def test_a_list_entry_without_a_state_reads_as_an_empty_state(
+    clients: Clients, fake: FakeDocker
+) -> None:
+    fake.containers = [project_container("shop", "db", state=None, status="")]
+    (state,) = local().project_containers("shop")
+    assert (state.state, state.health, state.exit_code) == ("", None, None)
+
+
 # -- ports --------------------------------------------------------------------------------
 
 
@@ -437,6 +446,18 @@ def test_logs_are_split_into_lines_across_chunks(clients: Clients, fake: FakeDoc
     assert stream.kwargs == {"stream": True, "follow": False, "tail": 30}
     stream.close.assert_called_once()
     assert len(clients.made) == 1
+
+
+def test_a_stream_that_fails_to_close_still_gives_every_line(
+    clients: Clients, fake: FakeDocker
+) -> None:
+    fake.containers = [project_container("shop", "db", logs=[b"a\nb\n"])]
+    engine = local()
+    lines = engine.logs("shop", "db")
+    assert next(lines) == "a"
+    fake.opened_streams[0].close.side_effect = docker.errors.DockerException("ssh stream")
+    assert list(lines) == ["b"]
+    fake.opened_streams[0].close.assert_called_once()
 
 
 def test_followed_logs_use_their_own_client_without_timeout_and_close_it(

@@ -183,6 +183,7 @@ def test_a_host_the_stack_file_cannot_name_fails_that_project_only(env: Env) -> 
     data = as_json(env, "list")[1]
     far = by_ref(data)["far"]
     assert (far["host"], far["status"], far["ports"]) == ("?", "FAILED", None)
+    assert (far["stack"], far["release"]) == ("far", "2024-04")  # its file is still known
     [problem] = far["problems"]
     assert "Pulumi.far.yaml: url 'tcp://c:2376' is plain tcp://; give certPath" in problem
     assert by_ref(data)["shop"]["status"] == "ACTIVE"
@@ -227,6 +228,21 @@ def test_a_bad_exclude_expects_every_service_of_a_deployed_project(env: Env) -> 
     assert by_ref(data)["shop"]["status"] == "FAILED"
 
 
+def test_a_ref_two_stack_files_claim_names_the_other_file_and_the_fix(env: Env) -> None:
+    env.write_stack("one", portSlot=0, ref="shop")
+    env.write_stack("two", portSlot=1, ref="shop")
+    data = as_json(env, "status")[1]
+    one, two = data["projects"]
+    assert (one["stack"], two["stack"]) == ("one", "two")
+    assert one["problems"][0] == (
+        f"ref 'shop' is also claimed by {env.stacks_dir / 'Pulumi.two.yaml'}; "
+        "give each project its own `supabase:ref`"
+    )
+    assert two["problems"][0].startswith(
+        f"ref 'shop' is also claimed by {env.stacks_dir / 'Pulumi.one.yaml'}; "
+    )
+
+
 def test_a_deleted_project_stays_deleted_despite_fleet_findings(env: Env) -> None:
     env.write_stack("a", portSlot=3)
     env.write_stack("b", portSlot=3)
@@ -235,7 +251,10 @@ def test_a_deleted_project_stays_deleted_despite_fleet_findings(env: Env) -> Non
     data = as_json(env, "status")[1]
     a = by_ref(data)["a"]
     assert a["status"] == "DELETED"
-    assert a["problems"][0].startswith("port clash: portSlot 3 is also used by 'b'")
+    assert a["problems"][0] == (
+        "port clash: portSlot 3 is also used by 'b'; "
+        "give one of them a free portSlot (or other ports:)"
+    )
     assert by_ref(data)["b"]["status"] == "FAILED"
 
 
