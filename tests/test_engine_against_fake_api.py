@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from automation import engine as engine_module
-from automation.engine import Engine, EngineSpec, EngineUnreachable
+from automation.engine import Engine, EngineFacts, EngineSpec, EngineUnreachable
 from components.naming import PROJECT_LABEL, SERVICE_LABEL
 
 #: The real class, kept before the fixture replaces it in the module under test.
@@ -481,6 +481,103 @@ def test_logs_of_an_unknown_service_name_the_known_ones(clients: Clients, fake: 
     assert "'shop' has no service 'kong' on engine 'host-q'" in str(raised.value)
     with pytest.raises(ValueError, match="known services: none"):
         local().logs("blog", "db")
+
+
+# -- probes -------------------------------------------------------------------------------
+
+
+def api_error(status: int, explanation: str) -> docker.errors.APIError:
+    response = requests.Response()
+    response.status_code = status
+    return docker.errors.APIError("create", response=response, explanation=explanation)
+
+
+@pytest.fixture
+def probe_api(clients: Clients, fake: FakeDocker) -> mock.Mock:
+    """The probe's calls: no probe image yet, creating works, inspecting shows a log config."""
+    api = fake.api
+    api.images.side_effect = None
+    api.images.return_value = []
+    api.create_host_config.side_effect = lambda **kwargs: {"made": kwargs}
+    api.create_container.side_effect = None
+    api.create_container.return_value = {"Id": "probe-1"}
+    api.inspect_container.side_effect = None
+    api.inspect_container.return_value = {
+        "Id": "probe-1",
+        "HostConfig": {"LogConfig": {"Type": "local", "Config": {"max-size": 5, "mode": "x"}}},
+    }
+    api.info.side_effect = None
+    api.info.return_value = {"LoggingDriver": "json-file", "SecurityOptions": ["name=seccomp"]}
+    return api
+
+
+def test_a_path_probe_mounts_the_path_read_only_in_a_container_never_started(
+    probe_api: mock.Mock,
+) -> None:
+    assert local().path_exists("/run/d.sock") is True
+    probe_api.import_image_from_data.assert_called_once_with(
+        b"\0" * 1024, repository="supabase-fleet/probe", tag="empty"
+    )
+    [mount] = probe_api.create_host_config.call_args.kwargs["mounts"]
+    assert (mount["Target"], mount["Source"], mount["Type"], mount["ReadOnly"]) == (
+        "/probe",
+        "/run/d.sock",
+        "bind",
+        True,
+    )
+    probe_api.create_container.assert_called_once_with(
+        "supabase-fleet/probe:empty",
+        command=["probe"],
+        host_config={"made": {"mounts": [mount]}},
+        labels={"supabase.fleet-probe": "true"},
+    )
+    probe_api.inspect_container.assert_called_once_with("probe-1")
+    probe_api.remove_container.assert_called_once_with("probe-1", force=True)
+    probe_api.start.assert_not_called()
+
+
+def test_a_path_missing_on_the_host_is_no_error_and_the_image_is_imported_once(
+    probe_api: mock.Mock,
+) -> None:
+    probe_api.images.return_value = [{"Id": "sha256:probe"}]
+    probe_api.create_container.side_effect = api_error(
+        400, "invalid mount config: bind source path does not exist: /run/user/1/docker.sock"
+    )
+    assert local().path_exists("/run/user/1/docker.sock") is False
+    probe_api.images.assert_called_once_with(name="supabase-fleet/probe:empty")
+    probe_api.import_image_from_data.assert_not_called()
+    probe_api.remove_container.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("status", "explanation"),
+    [(400, "invalid mount config: bad mode"), (500, "bind source path does not exist")],
+)
+def test_other_probe_refusals_are_the_engine_s_error(
+    probe_api: mock.Mock, status: int, explanation: str
+) -> None:
+    probe_api.create_container.side_effect = api_error(status, explanation)
+    with pytest.raises(EngineUnreachable, match=f"refused the request: {explanation}"):
+        local().path_exists("/srv")
+    with pytest.raises(EngineUnreachable, match=f"refused the request: {explanation}"):
+        local().facts()  # without a mount, no refusal means "missing"
+
+
+def test_facts_read_the_driver_from_info_and_the_options_from_a_probe(
+    probe_api: mock.Mock,
+) -> None:
+    facts = local().facts()
+    assert facts == EngineFacts("json-file", {"max-size": "5", "mode": "x"}, rootless=False)
+    assert probe_api.create_host_config.call_args.kwargs == {"mounts": None}
+    probe_api.remove_container.assert_called_once_with("probe-1", force=True)
+
+
+def test_facts_fall_back_to_the_probe_s_driver_and_see_rootless(probe_api: mock.Mock) -> None:
+    probe_api.info.return_value = {"SecurityOptions": ["name=seccomp", "name=rootless"]}
+    assert local().facts() == EngineFacts("local", {"max-size": "5", "mode": "x"}, rootless=True)
+    probe_api.info.return_value = {}
+    probe_api.inspect_container.return_value = {"Id": "probe-1"}
+    assert local().facts() == EngineFacts("", {}, rootless=False)
 
 
 # -- ssh ----------------------------------------------------------------------------------
