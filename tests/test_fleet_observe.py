@@ -64,6 +64,17 @@ def test_status_is_zero_only_when_every_project_is_active_or_paused(env: Env) ->
     assert env.main("list") == 0  # list's exit code does not judge the projects
 
 
+def test_an_empty_fleet_lists_its_hosts_and_no_projects(two_hosts: Env) -> None:
+    assert two_hosts.main("list") == 0
+    assert two_hosts.out.getvalue().splitlines() == [
+        "a (ssh://a) 0/5 projects",
+        "  (no projects)",
+        "b (ssh://b) 0/5 projects",
+        "  (no projects)",
+    ]
+    assert as_json(two_hosts, "status") == (0, as_json(two_hosts, "list")[1])
+
+
 def test_an_unknown_project_names_the_known_ones(
     env: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -188,6 +199,21 @@ def test_a_host_the_stack_file_cannot_name_fails_that_project_only(env: Env) -> 
     assert "Pulumi.far.yaml: url 'tcp://c:2376' is plain tcp://; give certPath" in problem
     assert by_ref(data)["shop"]["status"] == "ACTIVE"
     assert [host["name"] for host in data["hosts"]] == ["local"]
+
+
+def test_status_with_an_unusable_host_setting_is_one_failed_project_not_an_error(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.write_stack("bad", portSlot=3, dockerHost="unix:///x y")
+    (env.stacks_dir / "Pulumi.broken.yaml").write_text("config: [unclosed\n")
+    env.write_stack("good", portSlot=0)
+    env.deployed("good")
+    assert env.main("status") == 1
+    assert capsys.readouterr().err == ""
+    text = env.out.getvalue()
+    assert "bad: FAILED on host ?" in text and "must be a URL without spaces" in text
+    assert "broken: FAILED on host ?" in text and "is not valid YAML" in text
+    assert "good: ACTIVE on host local" in text
 
 
 def test_unusable_port_settings_fail_the_project_and_come_first(env: Env) -> None:
