@@ -122,11 +122,13 @@ def test_strays_are_listed_with_what_is_left_of_them(two_hosts: Env) -> None:
     env.write_stack("shop", portSlot=0, dockerHost="ssh://a")
     env.deployed("shop")
     env.backend._stack("orphan", create=True)  # in the backend, no stack file
+    env.backend._stack("left", create=True)
     env.engines["ssh://a"].containers["orphan"] = healthy("orphan", ["db"])
     env.engines["ssh://b"].containers["ghost"] = healthy("ghost", ["db", "kong"])
     code, data = as_json(env, "list")
     projects = by_ref(data)
-    assert list(projects) == ["shop", "orphan", "ghost"]  # the orphan's containers: not again
+    # Orphan stacks by name, then leftover containers; the orphan's containers: not again.
+    assert list(projects) == ["shop", "left", "orphan", "ghost"]
     orphan = projects["orphan"]
     assert (orphan["host"], orphan["status"], orphan["stack"]) == (
         "(no stack file)",
@@ -267,6 +269,17 @@ def test_a_ref_two_stack_files_claim_names_the_other_file_and_the_fix(env: Env) 
     assert two["problems"][0].startswith(
         f"ref 'shop' is also claimed by {env.stacks_dir / 'Pulumi.one.yaml'}; "
     )
+
+
+def test_a_broken_stack_file_does_not_hide_the_clashes_of_files_after_it(env: Env) -> None:
+    (env.stacks_dir / "Pulumi.aaa.yaml").write_text("config: [unclosed\n")
+    env.write_stack("bbb", portSlot=4)
+    env.write_stack("ccc", portSlot=4)
+    projects = by_ref(as_json(env, "status")[1])
+    assert [p["status"] for p in projects.values()] == ["FAILED"] * 3
+    assert "is not valid YAML" in projects["aaa"]["problems"][0]
+    assert projects["bbb"]["problems"][0].startswith("port clash: portSlot 4 is also used by 'ccc'")
+    assert projects["ccc"]["problems"][0].startswith("port clash: portSlot 4 is also used by 'bbb'")
 
 
 def test_a_deleted_project_stays_deleted_despite_fleet_findings(env: Env) -> None:
