@@ -162,6 +162,38 @@ def test_the_real_context_gives_pulumi_the_secrets_provider_and_backend(
     assert kwargs["env_vars"] == {"PULUMI_BACKEND_URL": "s3://fleet-state"}
 
 
+def test_help_says_what_each_state_option_defaults_to(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["status", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for option, says in (
+        ("--home HOME", "fleet home (default $SUPABASE_FLEET_HOME or ~/.supabase-fleet)"),
+        ("--project-dir PROJECT_DIR", "directory holding Pulumi.yaml (default: this repo)"),
+        (
+            "--backend-url BACKEND_URL",
+            "Pulumi backend (default $PULUMI_BACKEND_URL or file://<home>/state)",
+        ),
+        ("--secrets-provider SECRETS_PROVIDER", "Pulumi secrets provider (default passphrase)"),
+        ("--inventory INVENTORY", "hosts file (default <home>/hosts.yaml)"),
+        ("--watch SECONDS", "redraw every SECONDS"),
+        ("--json", "machine-readable output"),
+    ):
+        assert f"{option} {says}" in text, option
+
+
+def test_help_lists_the_observation_commands_with_what_they_show(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for command, says in (
+        ("list", "projects by host with status"),
+        ("status", "status and why services are not healthy"),
+        ("credentials", "URLs and keys, like `supabase status`"),
+        ("logs", "a service's log"),
+    ):
+        assert f"{command} {says}" in text, command
+
+
 def test_dead_stdout_is_pointed_at_dev_null(monkeypatch):
     sources: list[int] = []
     monkeypatch.setattr(cli.os, "dup2", lambda src, dst: sources.append(src))

@@ -19,6 +19,7 @@ from automation import observe
 from automation.containers import ContainerState
 from automation.engine import EngineFacts, EngineSpec
 from automation.errors import FleetError
+from components.releases import ALL_SERVICE_NAMES
 
 A, B = EngineSpec("a", "ssh://a", 5), EngineSpec("b", "ssh://b", 5)
 
@@ -592,6 +593,40 @@ def test_observation_commands_parse_their_options_and_defaults() -> None:
                 ["credentials", "shop", "-o", "toml"], ["status", "Bad_Ref"]):  # fmt: skip
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
+
+
+@pytest.mark.parametrize(
+    ("command", "facts"),
+    [
+        (
+            "credentials",
+            (
+                "-o {text,env,json,yaml}, --output {text,env,json,yaml} env/json/yaml: "
+                "upstream's .env names, for its docker/tests scripts",
+                "--file FILE write to FILE (mode 0600), not the terminal",
+            ),
+        ),
+        (
+            "logs",
+            (
+                "--tail TAIL lines of history",
+                "-f, --follow keep printing new lines",
+                "{" + ",".join(ALL_SERVICE_NAMES) + "}",
+            ),
+        ),
+    ],
+)
+def test_credentials_and_logs_help_say_what_each_option_does(
+    command: str, facts: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from automation import cli
+
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for fact in facts:
+        assert fact in text, fact
+    assert "--watch" not in text  # neither redraws
 
 
 def test_each_observation_command_runs_its_own_function(
