@@ -179,6 +179,9 @@ def test_help_says_what_each_state_option_defaults_to(capsys):
         ("--json", "machine-readable output"),
     ):
         assert f"{option} {says}" in text, option
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["up", "--help"])
+    assert "--parallel N projects at a time" in " ".join(capsys.readouterr().out.split())
 
 
 def test_help_lists_the_observation_commands_with_what_they_show(capsys):
