@@ -507,7 +507,11 @@ def probe_api(clients: Clients, fake: FakeDocker) -> mock.Mock:
         "HostConfig": {"LogConfig": {"Type": "local", "Config": {"max-size": 5, "mode": "x"}}},
     }
     api.info.side_effect = None
-    api.info.return_value = {"LoggingDriver": "json-file", "SecurityOptions": ["name=seccomp"]}
+    api.info.return_value = {
+        "LoggingDriver": "json-file",
+        "SecurityOptions": ["name=seccomp"],
+        "NCPU": 4,
+    }
     return api
 
 
@@ -567,7 +571,7 @@ def test_facts_read_the_driver_from_info_and_the_options_from_a_probe(
     probe_api: mock.Mock,
 ) -> None:
     facts = local().facts()
-    assert facts == EngineFacts("json-file", {"max-size": "5", "mode": "x"}, rootless=False)
+    assert facts == EngineFacts("json-file", {"max-size": "5", "mode": "x"}, rootless=False, cpus=4)
     assert probe_api.create_host_config.call_args.kwargs == {"mounts": None}
     probe_api.remove_container.assert_called_once_with("probe-1", force=True)
 
