@@ -633,6 +633,31 @@ def test_an_ssh_engine_forwards_a_private_socket_to_the_remote_docker_socket(
     assert not os.path.exists(os.path.dirname(local_socket))
 
 
+def test_a_dead_ssh_tunnel_is_replaced_and_its_folder_removed(
+    clients: Clients, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = fake_ssh(
+        tmp_path,
+        """
+        while [ "$1" != "-L" ]; do shift; done
+        python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "${2%%:*}"
+        exec sleep 30
+        """,
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    engine = Engine(EngineSpec("ssh-c", "ssh://db.example", 1), timeout=5)
+    engine.ping()
+    first = os.path.dirname(clients.made[0]["base_url"].removeprefix("unix://"))
+    engine._tunnel._process.kill()  # the connection dropped: ssh exited
+    engine._tunnel._process.wait()
+    engine._connect(None)  # a new client (a followed log stream) needs a new tunnel
+    second = os.path.dirname(clients.made[1]["base_url"].removeprefix("unix://"))
+    assert second != first
+    assert not os.path.exists(first)
+    engine.close()
+    assert not os.path.exists(second)
+
+
 def test_an_ssh_engine_whose_login_fails_reports_ssh_s_message(
     clients: Clients, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
