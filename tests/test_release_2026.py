@@ -349,6 +349,107 @@ def test_service_environments(project: Run) -> None:
         assert not demo & set(values.values())
 
 
+#: What upstream's 2026 compose adds to (or sets anew in) the services 2024-04 had, logs
+#: off; ``{name}`` is a value of this project (see ``_values``). The values 2024-04 already
+#: set are test_upstream_env_2024's; the names listed here must all be present.
+UPSTREAM_2026 = {
+    "rest": {
+        "PGRST_JWT_SECRET": "{jwks}",
+        "PGRST_DB_MAX_ROWS": "1000",
+        "PGRST_DB_EXTRA_SEARCH_PATH": "public",
+    },
+    "realtime": {
+        "API_JWT_JWKS": "{jwks}",
+        "METRICS_JWT_SECRET": "{metrics}",
+        "RLIMIT_NOFILE": "10000",
+        "APP_NAME": "realtime",
+        "SEED_SELF_HOST": "true",
+        "RUN_JANITOR": "true",
+        "DISABLE_HEALTHCHECK_LOGGING": "true",
+    },
+    "storage": {
+        "JWT_JWKS": "{jwks}",
+        "STORAGE_PUBLIC_URL": "http://localhost:20040",
+        "REQUEST_ALLOW_X_FORWARDED_PATH": "true",
+        "TENANT_ID": "shop",
+    },
+    "imgproxy": {"IMGPROXY_MAX_SRC_RESOLUTION": "16.8"},
+    "meta": {"PG_META_DB_USER": "postgres", "CRYPTO_KEY": "{crypto}"},
+    "functions": {
+        "SUPABASE_PUBLIC_URL": "http://localhost:20040",
+        "SUPABASE_PUBLISHABLE_KEY": "{publishable}",
+        "SUPABASE_SECRET_KEY": "{secret}",
+        "SUPABASE_JWKS": "{jwks}",
+    },
+    "studio": {
+        "POSTGRES_HOST": "db",
+        "POSTGRES_PORT": "5432",
+        "POSTGRES_DB": "postgres",
+        "PG_META_CRYPTO_KEY": "{crypto}",
+        "PGRST_DB_SCHEMAS": "public,storage,graphql_public",
+        "PGRST_DB_MAX_ROWS": "1000",
+        "PGRST_DB_EXTRA_SEARCH_PATH": "public",
+        "AUTH_JWT_SECRET": "{jwt}",
+        "SNIPPETS_MANAGEMENT_FOLDER": "/app/snippets",
+        "EDGE_FUNCTIONS_MANAGEMENT_FOLDER": "/app/edge-functions",
+    },
+}
+#: 2024-04 variables 2026-09 no longer sets (Fly/Tailscale clustering, the old Logflare key).
+DROPPED_2026 = {
+    "realtime": {"FLY_ALLOC_ID", "FLY_APP_NAME", "ENABLE_TAILSCALE"},
+    "studio": {"LOGFLARE_API_KEY", "LOGFLARE_URL", "LOGFLARE_PRIVATE_ACCESS_TOKEN"},
+    "db": {"JWT_SECRET"},
+}
+
+
+def _values(out: dict[str, Any]) -> dict[str, str]:
+    return {
+        "jwks": out["jwtJwks"],
+        "jwt": out["jwtSecret"],
+        "metrics": out["metricsJwtSecret"],
+        "crypto": out["pgMetaCryptoKey"],
+        "publishable": out["publishableKey"],
+        "secret": out["secretKey"],
+    }
+
+
+@pytest.mark.parametrize("service", sorted(UPSTREAM_2026))
+def test_2026_environment_is_upstreams(project: Run, service: str) -> None:
+    env = env_of(project.mocks.containers()[service])
+    values = _values(project.outputs)
+    for name, expected in UPSTREAM_2026[service].items():
+        assert env[name] == expected.format(**values), name
+    assert not DROPPED_2026.get(service, set()) & set(env)
+
+
+def test_studio_listens_on_every_interface(project: Run) -> None:
+    """Next.js binds to HOSTNAME; the container's own loopback only would hide Studio from
+    the gateway."""
+    assert env_of(project.mocks.containers()["studio"])["HOSTNAME"] in {"0.0.0.0", "::"}
+
+
+def test_2026_probes_keep_upstreams_timing(project: Run) -> None:
+    checks = {
+        s: reveal(c.inputs["healthcheck"])
+        for s, c in project.mocks.containers().items()
+        if c.inputs.get("healthcheck")
+    }
+    timing = {
+        s: (c["interval"], c["timeout"], c["retries"], c["startPeriod"]) for s, c in checks.items()
+    }
+    assert timing["realtime"] == ("30s", "5s", 3, "10s")
+    assert timing["studio"] == ("5s", "10s", 3, "0s")
+    assert timing["storage"] == ("5s", "5s", 3, "10s")
+    assert checks["storage"]["tests"] == [
+        "CMD", "wget", "--no-verbose", "--tries=1", "--spider", "http://localhost:5000/status"
+    ]  # fmt: skip
+    assert checks["studio"]["tests"] == ["CMD", "node", "-e", (
+        "fetch('http://localhost:3000/api/platform/profile').then((r) => "
+        "{if (r.status !== 200) throw new Error(r.status)})"
+    )]  # fmt: skip
+    assert checks["realtime"]["tests"][0] == "CMD-SHELL"
+
+
 def test_opaque_keys_carry_upstreams_checksum(project: Run) -> None:
     for kind, output in (("publishable", "publishableKey"), ("secret", "secretKey")):
         key = project.outputs[output]
