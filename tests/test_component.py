@@ -190,6 +190,35 @@ def test_every_child_has_the_component_as_parent_and_its_docker_provider(project
             assert "providers:docker" not in child.provider, child.name
 
 
+def test_network_and_volumes_carry_the_labels_the_fleet_finds_them_by(project: Run) -> None:
+    (network,) = project.mocks.of_type(":Network")
+    assert reveal(network.inputs["driver"]) == "bridge"
+    owner = {"supabase.project": "shop", "supabase.managed-by": "pulumi"}
+    assert {i["label"]: i["value"] for i in reveal(network.inputs["labels"])} == owner
+    for volume in project.mocks.of_type(":Volume"):
+        key = reveal(volume.inputs["name"]).removeprefix("supabase-shop-")
+        labels = {i["label"]: i["value"] for i in reveal(volume.inputs["labels"])}
+        assert labels == owner | {"supabase.volume": key}
+
+
+def test_postgres_gets_time_to_checkpoint_when_stopped(project: Run) -> None:
+    """Docker's own 10 s for every service; Postgres gets a minute, so a stop or replace
+    shuts it down cleanly instead of leaving crash recovery for the next start."""
+    grace = {
+        service: reveal(container.inputs["destroyGraceSeconds"])
+        for service, container in project.mocks.containers().items()
+    }
+    assert grace.pop("db") == 60
+    assert set(grace.values()) == {10}
+
+
+def test_each_service_is_reached_by_its_own_name_only(project: Run) -> None:
+    for service, container in project.mocks.containers().items():
+        (attachment,) = reveal(container.inputs["networksAdvanced"])
+        extra = ["realtime-dev.supabase-realtime"] if service == "realtime" else []
+        assert attachment["aliases"] == [service, *extra], service
+
+
 def test_the_network_is_deleted_before_it_is_replaced(project: Run) -> None:
     # Docker refuses a second network with the same name.
     (network,) = project.mocks.of_type(":Network")
