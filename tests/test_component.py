@@ -93,6 +93,7 @@ def build(
         pulumi.export("logflareApiKey", project.secrets.logflare_api_key)
         pulumi.export("dbUrl", project.db_url)
         pulumi.export("studioUrl", project.studio_url)
+        pulumi.export("poolerUrls", [project.pooler_url, project.pooler_transaction_url])
 
     if clock is None:
         return run(program, stack=stack)
@@ -394,6 +395,8 @@ def test_service_environments(project: Run) -> None:
         f"postgresql://postgres:{password}@db:5432/postgres"
     )
     assert project.outputs["dbUrl"] == f"postgresql://postgres:{password}@localhost:20042/postgres"
+    # 2024-04 has no pooler: clients get the direct URL above and no pooler URL at all.
+    assert project.outputs["poolerUrls"] == [None, None]
     assert password.isalnum() and len(password) == 40
 
 
