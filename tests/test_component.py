@@ -22,6 +22,8 @@ from pulumi_harness import (
     run,
 )
 
+from components.services import _dependency_order
+from components.services.base import ServiceSpec
 from components.settings import ALL_SERVICES, load_settings
 from components.supabase_project import SupabaseProject, SupabaseProjectArgs
 
@@ -594,3 +596,19 @@ def test_remote_engine_and_socket_path() -> None:
     )
     assert reveal(containers["db"].inputs["ports"])[0]["ip"] == "0.0.0.0"
     assert result.outputs["dbUrl"].endswith("@engine-2.example.com:20042/postgres")
+
+
+def test_services_start_after_what_they_need_and_a_cycle_is_named() -> None:
+    """The catalog orders services dependencies first, whatever order it lists them in."""
+    specs = {
+        "studio": ServiceSpec("studio", {}, needs=("meta",)),
+        "meta": ServiceSpec("meta", {}, needs=("db",)),
+        "db": ServiceSpec("db", {}),
+        "auth": ServiceSpec("auth", {}, needs=("db",)),
+    }
+    assert [spec.name for spec in _dependency_order(specs)] == ["db", "meta", "studio", "auth"]
+    cycle = specs | {"db": ServiceSpec("db", {}, needs=("studio",))}
+    with pytest.raises(
+        ValueError, match="services depend on each other in a cycle through 'studio'"
+    ):
+        _dependency_order(cycle)
