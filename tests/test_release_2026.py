@@ -250,7 +250,13 @@ def test_pooler_urls_name_the_tenant(project: Run) -> None:
         "/etc/pooler/pooler.exs": render_pooler_config(tenant_id="shop")
     }
     command = reveal(supavisor.inputs["command"])
-    assert command[:2] == ["/bin/sh", "-c"] and "/etc/pooler/pooler.exs" in command[2]
+    assert command[:2] == ["/bin/sh", "-c"]
+    # Migrate its metadata, create the tenant from the uploaded file, then serve.
+    assert [step.strip() for step in command[2].split("&&")] == [
+        "/app/bin/migrate",
+        '/app/bin/supavisor eval "$(cat /etc/pooler/pooler.exs)"',
+        "/app/bin/server",
+    ]
 
 
 def test_volumes_and_mounts(project: Run) -> None:
@@ -374,6 +380,23 @@ UPSTREAM_2026 = {
         "TENANT_ID": "shop",
     },
     "imgproxy": {"IMGPROXY_MAX_SRC_RESOLUTION": "16.8"},
+    # New in 2026-09; pool sizes are .env.example's defaults.
+    "supavisor": {
+        "PORT": "4000",
+        "POSTGRES_HOST": "db",
+        "POSTGRES_PORT": "5432",
+        "POSTGRES_DB": "postgres",
+        "CLUSTER_POSTGRES": "true",
+        "API_JWT_SECRET": "{jwt}",
+        "METRICS_JWT_SECRET": "{metrics}",
+        "REGION": "local",
+        "ERL_AFLAGS": "-proto_dist inet_tcp",
+        "POOLER_TENANT_ID": "shop",
+        "POOLER_DEFAULT_POOL_SIZE": "20",
+        "POOLER_MAX_CLIENT_CONN": "100",
+        "POOLER_POOL_MODE": "transaction",
+        "DB_POOL_SIZE": "5",
+    },
     "meta": {"PG_META_DB_USER": "postgres", "CRYPTO_KEY": "{crypto}"},
     "functions": {
         "SUPABASE_PUBLIC_URL": "http://localhost:20040",
@@ -440,6 +463,10 @@ def test_2026_probes_keep_upstreams_timing(project: Run) -> None:
     assert timing["realtime"] == ("30s", "5s", 3, "10s")
     assert timing["studio"] == ("5s", "10s", 3, "0s")
     assert timing["storage"] == ("5s", "5s", 3, "10s")
+    assert timing["supavisor"] == ("10s", "5s", 5, "0s")
+    assert checks["supavisor"]["tests"] == [
+        "CMD", "curl", "-sSfL", "--head", "-o", "/dev/null", "http://127.0.0.1:4000/api/health"
+    ]  # fmt: skip
     assert checks["storage"]["tests"] == [
         "CMD", "wget", "--no-verbose", "--tries=1", "--spider", "http://localhost:5000/status"
     ]  # fmt: skip
@@ -592,3 +619,15 @@ def test_excluding_optional_services() -> None:
     assert env_of(containers["storage"])["ENABLE_IMAGE_TRANSFORMATION"] == "false"
     volumes = {reveal(v.inputs["name"]) for v in result.mocks.of_type(":Volume")}
     assert not {"supabase-shop-deno-cache", "supabase-shop-studio-snippets"} & volumes
+
+
+def test_the_pooler_refuses_a_port_plan_without_its_ports() -> None:
+    """Settings give 2026-09 both pooler ports; a plan without them is a bug, said plainly."""
+    from components.services import supavisor
+
+    assert supavisor._port(20043) == 20043
+    with pytest.raises(ValueError) as refused:
+        supavisor._port(None)
+    assert str(refused.value) == (
+        "the release publishes the pooler ports, but the port plan has none"
+    )
