@@ -29,6 +29,7 @@ from components.render.functions import render_default_functions_2026
 from components.render.gateway import GatewayKeys
 from components.render.kong3 import render_kong3_config
 from components.render.pooler import render_pooler_config
+from components.services import supavisor
 from components.settings import load_settings
 from components.supabase_project import SupabaseProject, SupabaseProjectArgs
 
@@ -623,8 +624,6 @@ def test_excluding_optional_services() -> None:
 
 def test_the_pooler_refuses_a_port_plan_without_its_ports() -> None:
     """Settings give 2026-09 both pooler ports; a plan without them is a bug, said plainly."""
-    from components.services import supavisor
-
     assert supavisor._port(20043) == 20043
     with pytest.raises(ValueError) as refused:
         supavisor._port(None)
