@@ -421,7 +421,12 @@ UPSTREAM_2026 = {
 #: 2024-04 variables 2026-09 no longer sets (Fly/Tailscale clustering, the old Logflare key).
 DROPPED_2026 = {
     "realtime": {"FLY_ALLOC_ID", "FLY_APP_NAME", "ENABLE_TAILSCALE"},
-    "studio": {"LOGFLARE_API_KEY", "LOGFLARE_URL", "LOGFLARE_PRIVATE_ACCESS_TOKEN"},
+    "studio": {
+        "LOGFLARE_API_KEY",
+        "LOGFLARE_URL",
+        "LOGFLARE_PRIVATE_ACCESS_TOKEN",
+        "ENABLED_FEATURES_LOGS_ALL",
+    },
     "db": {"JWT_SECRET"},
 }
 
