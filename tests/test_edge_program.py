@@ -126,6 +126,7 @@ def behind_edge() -> Run:
             "domain": "shop.example.com",
             "customDomains": ["api.shop.com"],
             "siteUrl": "https://app.shop.com",
+            "additionalRedirectUrls": ["https://app.shop.com/callback"],
         },
         stack="shop",
     )
@@ -140,7 +141,9 @@ def test_gateway_joins_the_edge_network_and_publishes_no_port(behind_edge: Run) 
     others = {s: [n["name"] for n in reveal(c.inputs["networksAdvanced"])]
               for s, c in containers.items() if s != "kong"}  # fmt: skip
     assert all(names == ["supabase-shop"] for names in others.values()), others
-    assert env_of(kong)["KONG_TRUSTED_IPS"] == "0.0.0.0/0,::/0"
+    env = env_of(kong)
+    assert env["KONG_TRUSTED_IPS"] == "0.0.0.0/0,::/0"
+    assert env["KONG_DECLARATIVE_CONFIG"] == "/home/kong/kong.yml"  # the rest stays as it was
 
 
 def test_public_urls_become_https_and_site_url_stays(behind_edge: Run) -> None:
@@ -148,7 +151,8 @@ def test_public_urls_become_https_and_site_url_stays(behind_edge: Run) -> None:
     auth = env_of(containers["auth"])
     assert auth["API_EXTERNAL_URL"] == "https://shop.example.com"
     assert auth["GOTRUE_SITE_URL"] == "https://app.shop.com"
-    assert auth["GOTRUE_URI_ALLOW_LIST"] == "https://api.shop.com/**"
+    # The configured URLs, then every page of each custom domain, as GoTrue's list.
+    assert auth["GOTRUE_URI_ALLOW_LIST"] == "https://app.shop.com/callback,https://api.shop.com/**"
     assert env_of(containers["studio"])["SUPABASE_PUBLIC_URL"] == "https://shop.example.com"
     assert env_of(containers["storage"])["REQUEST_ALLOW_X_FORWARDED_PATH"] == "true"
     assert behind_edge.outputs["apiUrl"] == "https://shop.example.com"
