@@ -303,7 +303,7 @@ def _registry_port(value: str, usage: str) -> None:
     grammar only says "digits"). The registry is the part before the first ``/``."""
     if "/" not in value:
         return
-    found = re.fullmatch(r"(?:\[[^\]]*\]|[^:]*)(?::([0-9]+))?", value.split("/", 1)[0])
+    found = re.fullmatch(r"(?:\[[^\]]*\]|[^:]*)(?::([0-9]+))?", value.partition("/")[0])
     if found and found[1] and not 1 <= int(found[1]) <= 65535:
         fail(f"{usage}; the registry port must be from 1 to 65535")
 
@@ -348,7 +348,21 @@ def _cpus(value: float) -> float:
     return float(exact)
 
 
-Cpus = Annotated[float, Strict(), AfterValidator(_cpus)]
+def _decimal_text(value: Any) -> Any:
+    """``pulumi config set --path`` stores ``2`` as a number but ``1.5`` as text."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,6}(?:\.[0-9]{1,6})?", value):
+        return float(value)
+    return value
+
+
+Cpus = Annotated[float, Strict(), AfterValidator(_cpus), BeforeValidator(_decimal_text)]
+"""A number of CPUs, typed or as the decimal text ``pulumi config set --path`` writes."""
+CPUS_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0.01, "maximum": MAX_CPUS},
+        {"type": "string", "pattern": "^[0-9]{1,6}(\\.[0-9]{1,6})?$"},
+    ]
+}
 
 
 def _log_size(value: str) -> str:

@@ -329,9 +329,12 @@ def _describe(detail: Any) -> str:
     path, kind = _path(loc), detail["type"]
     if kind == "extra_forbidden":
         return _unknown_key(loc)
-    if detail["loc"][-1] == "[key]":
-        what = "a service of this program" if loc[0] in ("resources", "images") else "known"
-        return f"{path} is not {what}: {detail['msg'].replace('Input should be', 'use')}"
+    if detail["loc"][-1] == "[key]":  # only `resources` and `images` are keyed: by service
+        return (
+            f"{path} is not a service of this program: "
+            f"{detail['msg'].replace('Input should be', 'use')}; "
+            f"remove it with `pulumi config rm --path '{path}'`"
+        )
     message = re.sub(r"^\w+ should (be )?", lambda m: "must " + (m[1] or ""), detail["msg"])
     message = re.sub(r" or instance of \w+$", "", message)
     if kind == "bool_type":

@@ -50,7 +50,8 @@ class TestNumbers:
             ({"cpus": 512.01}, "from 0.01 to 512"),
             ({"cpus": 0.001}, "from 0.01 to 512"),
             ({"cpus": 1.234}, "multiple of 0.01"),
-            ({"cpus": "2"}, "resources.db.cpus must be a valid number"),
+            ({"cpus": "two"}, "resources.db.cpus must be a valid number, got 'two'"),
+            ({"cpus": "1.005"}, "multiple of 0.01"),
         ],
     )
     def test_resource_bounds(self, limits: dict, message: str) -> None:
@@ -61,6 +62,12 @@ class TestNumbers:
     @pytest.mark.parametrize("cpus", [0.01, 0.05, 1, 1.5, 10.0, 512])
     def test_cpus_in_hundredths_load(self, cpus: float) -> None:
         settings = load({"portSlot": "0", "resources": {"db": {"cpus": cpus}}})
+        assert settings.resources["db"].cpus == cpus
+
+    @pytest.mark.parametrize(("text", "cpus"), [("1.5", 1.5), ("0.25", 0.25), ("2", 2.0)])
+    def test_cpus_as_text_load(self, text: str, cpus: float) -> None:
+        """`pulumi config set --path 'resources.db.cpus' 1.5` stores "1.5" as text."""
+        settings = load({"portSlot": "0", "resources": {"db": {"cpus": text}}})
         assert settings.resources["db"].cpus == cpus
 
     def test_smtp_port(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 
@@ -194,3 +195,113 @@ def test_runtime_config_splits_namespaces_and_finds_secret_keys(monkeypatch) -> 
     assert values == {"portSlot": "4", "jwtSecret": "j", "paused": "true"}
     assert sorted(other_keys) == ["aws:r", "docker:host"]
     assert secret_keys == {"jwtSecret"}
+
+
+def _pulumi_path(path: str) -> list[str | int]:
+    """A ``--path`` key as Pulumi parses it: ``a.b``, ``a[0]``, ``a["b-c"]``."""
+    parts = re.findall(r'(?:^|\.)([A-Za-z_$][A-Za-z0-9_$]*)|\[([0-9]+)\]|\["([^"]+)"\]', path)
+    assert (
+        "".join(
+            f".{name}" if name else f"[{index}]" if index else f'["{key}"]'
+            for name, index, key in parts
+        ).lstrip(".")
+        == path
+    ), path
+    return [name or key or int(index) for name, index, key in parts]
+
+
+def _path_value(text: str) -> object:
+    """What ``pulumi config set --path`` stores: true/false and whole numbers typed, the rest
+    as text (pulumi/pulumi ``pkg/resource/config``, ``adjustObjectValue``)."""
+    if text in ("true", "false"):
+        return text == "true"
+    if re.fullmatch(r"-?[1-9][0-9]*|0", text):
+        return int(text)
+    return text
+
+
+def run_fix(config: dict[str, object], command: str) -> dict[str, object]:
+    """``config`` after a `pulumi config set|rm [--path]` command, as Pulumi would leave it."""
+    words = shlex.split(command)
+    assert words[:2] == ["pulumi", "config"] and "--secret" not in words, command
+    action, path_flag, rest = words[2], "--path" in words, [w for w in words[3:] if w != "--path"]
+    result = json.loads(json.dumps(config))
+    if not path_flag:
+        if action == "set":
+            result[rest[0]] = rest[1]
+        else:
+            del result[rest[0]]
+        return result
+    *parents, last = _pulumi_path(rest[0])
+    node = result
+    for part in parents:
+        node = node[part]
+    if action == "rm":
+        del node[last]
+    elif isinstance(last, int) and last == len(node):
+        node.append(_path_value(rest[1]))
+    else:
+        node[last] = _path_value(rest[1])
+    return result
+
+
+FIXABLE = [
+    {"smtp": {"port": 0}},
+    {"smtp": {"host": "smtp example"}},
+    {"smtp": {"host": "smtp.example.com", "adminEmail": "admin"}},
+    {"smtp": {"host": "smtp.example.com", "senderName": " Shop"}},
+    {"smtp": {"host": "smtp.example.com", "user": "api\nkey"}},
+    {"smtp": {"hots": "smtp.example.com"}},
+    {"auth": {"disableSignup": "yes"}},
+    {"auth": {"signup": False}},
+    {"ports": {"kongHttp": 0}},
+    {"ports": {"studio": 3000}},
+    {"resources": {"db": {"cpus": 0}}},
+    {"resources": {"db": {"cpus": 1.234}}},
+    {"resources": {"db": {"memoryMb": 2}}},
+    {"resources": {"db": {"memory": 512}}},
+    {"resources": {"gotrue": {"cpus": 1}}},
+    {"images": {"auth": "Bad Image"}},
+    {"images": {"gotrue": "supabase/gotrue:v2"}},
+    {"additionalRedirectUrls": ["https://a.example.com", "x"]},
+    {"domain": "a.example.com", "customDomains": ["b.example.org", "1.2.3.4"]},
+    {"exclude": [1]},
+    {"jwtExpiry": "10"},
+    {"apiKeyLifetimeDays": "0"},
+    {"logMaxFiles": "101"},
+    {"paused": "yes"},
+    {"logs": "on"},
+    {"publishGatewayPorts": "1"},
+    {"siteUrl": "localhost:3000"},
+    {"apiExternalUrl": "https://api.example.com/?a=1"},
+    {"release": "2025-01"},
+    {"gateway": "nginx"},
+    {"kongBindAddress": "everywhere"},
+    {"dockerHost": "http://docker:2375"},
+    {"dockerSocket": "run/docker.sock"},
+    {"logMaxSize": "10 MB"},
+    {"restSchemas": "public, storage"},
+    {"registryMirror": "https://mirror.example.com"},
+    {"dashboardUsername": "ad min"},
+    {"domain": "API.example.com"},
+    {"studioProject": "Shop "},
+    {"pause": "true"},
+    {"portSlot": "1276"},
+]
+
+
+@pytest.mark.parametrize("config", FIXABLE, ids=lambda config: json.dumps(config))
+def test_the_printed_fix_command_fixes_the_setting(config: dict) -> None:
+    """Run the command the message gives, as Pulumi would store its value: the stack loads."""
+    given = {"portSlot": "0", **config}
+    (command,) = re.findall(r"`(pulumi config [^`]+)`", problem(config))
+    load(run_fix(given, command))
+
+
+@pytest.mark.parametrize("key", ["jwtSecret", "postgresPassword", "dashboardPassword"])
+def test_a_bad_secret_is_fixed_with_a_secret_command(key: str) -> None:
+    message = problem({key: "short"}, secret=[key])
+    assert message.endswith(
+        f"set it with `pulumi config set --secret {key} <value>`, or remove it to have one "
+        "generated"
+    )
