@@ -556,22 +556,23 @@ def _enabled_services(config: StackConfig, release: Release, logs: bool) -> froz
     enabled = set(release.services)
     if not logs:
         enabled -= set(release.logs_services)
-    for name in config.exclude or ():
+    for index, name in enumerate(config.exclude or ()):
         if name not in optional:
             if name == "vector":
                 why = (
                     "vector goes with analytics: exclude analytics to drop both"
                     if "analytics" in optional
-                    else "vector goes with analytics: set `logs: false` to drop both"
+                    else "vector goes with analytics: drop both with `pulumi config set logs false`"
                 )
             elif name == "analytics":
-                why = "in this release the log pipeline is off unless `logs: true`"
+                why = "in this release the log pipeline is off unless `pulumi config set logs true`"
             elif name in release.services:
                 why = f"{name} is required by every project"
             else:
                 why = f"{name!r} is not a service of release {release.name}"
             raise SettingsError(
-                f"exclude lists {name!r}: {why}; only {sorted(optional)} can be excluded"
+                f"exclude lists {name!r}: {why}; only {sorted(optional)} can be excluded; "
+                f"remove it with `pulumi config rm --path 'exclude[{index}]'`"
             )
         enabled -= set(optional[name])
     return frozenset(enabled)

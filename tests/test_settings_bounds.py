@@ -197,6 +197,9 @@ class TestDockerHost:
         host = {"dockerHost": "tcp://engine.example.com:2376"}
         missing = problem({**host, "dockerCertPath": str(tmp_path / "nowhere")})
         assert "dockerCertPath must be a directory that exists" in missing
+        assert missing.endswith(
+            "; fix it with `pulumi config set dockerCertPath <dir>` on the machine that runs Pulumi"
+        )
         (tmp_path / "ca.pem").write_text("x")
         partial = problem({**host, "dockerCertPath": str(tmp_path)})
         assert "missing: cert.pem, key.pem" in partial

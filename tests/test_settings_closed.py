@@ -48,7 +48,11 @@ def test_a_key_like_no_setting_gets_no_guess() -> None:
             {"smtp": {"hots": "mail.example.com"}},
             "smtp.hots is not a setting of smtp (did you mean `host`?)",
         ),
-        ({"smtp": {"password": "x"}}, "the SMTP password is the secret `smtpPassword`"),
+        (
+            {"smtp": {"password": "x"}},
+            "its keys are ['adminEmail', 'host', 'port', 'senderName', 'user'] (the SMTP "
+            "password is the secret `smtpPassword`); remove it with",
+        ),
         ({"auth": {"emailAutoConfirm": True}}, "did you mean `emailAutoconfirm`?"),
         (
             {"ports": {"kong_http": 8000}},
@@ -65,9 +69,30 @@ def test_unknown_keys_inside_objects(config: dict, expected: str) -> None:
 
 def test_every_unknown_key_is_reported_at_once() -> None:
     message = problem({"pause": "true", "excludes": ["studio"], "jwtExpiry": "1"})
-    assert message.startswith("3 settings need fixing:")
+    first, *items = message.splitlines()
+    assert first == "3 settings need fixing:"
+    assert len(items) == 3
     for part in ("`paused`", "`exclude`", "jwtExpiry must be greater than or equal to 60"):
-        assert part in message
+        (item,) = [item for item in items if part in item]
+        assert item.startswith("- ")
+        assert "`pulumi config " in item  # each problem has its own fix command
+
+
+def test_an_unknown_setting_points_at_the_list_of_settings() -> None:
+    message = problem({"kubernetesNamespace": "x"})
+    assert message.startswith("supabase:kubernetesNamespace is not a setting; remove it with ")
+    assert message.endswith(
+        "`pulumi config rm kubernetesNamespace` (the settings are listed in README.md and "
+        "schema/stack-config.schema.json)"
+    )
+
+
+@pytest.mark.parametrize(("key", "kind"), [("images", "supabase/gotrue:v2"), ("resources", {})])
+def test_an_unknown_service_is_named_with_the_services_to_use(key: str, kind: object) -> None:
+    message = problem({key: {"gotrue": kind}})
+    assert message.startswith(f"{key}.gotrue is not a service of this program: use 'vector', ")
+    assert "'studio', 'supavisor' or 'api-gw'; remove it with " in message
+    assert message.endswith(f"`pulumi config rm --path '{key}.gotrue'`")
 
 
 @pytest.mark.parametrize(
@@ -83,9 +108,17 @@ def test_every_unknown_key_is_reported_at_once() -> None:
 )
 def test_docker_namespace_keys_fail_naming_the_setting_to_use(key: str, instead: str) -> None:
     message = problem({}, other_keys=[key])
-    assert f"{key} is not read by this program" in message
+    assert message.startswith(
+        f"{key} is not read by this program (it makes its own Docker provider from `supabase:` "
+        "settings); use "
+    )
     assert instead in message
-    assert f"`pulumi config rm {key}`" in message
+    assert message.endswith(f", and remove it with `pulumi config rm {key}`")
+
+
+def test_an_unknown_docker_key_is_pointed_at_every_engine_setting() -> None:
+    message = problem({}, other_keys=["docker:somethingNew"])
+    assert "; use the `dockerHost`, `dockerCertPath` and `dockerSocket` settings, and" in message
 
 
 def test_other_namespaces_are_left_alone() -> None:
