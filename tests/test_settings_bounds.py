@@ -6,9 +6,11 @@ import datetime
 from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 from settings_cases import load, problem
 
-from components.setting_types import MAX_API_KEY_DAYS
+from components.setting_types import MAX_API_KEY_DAYS, HostName, UrlSafe, config_int, unique_list
+from components.stack_config import MAX_SECRET, SECURE_VALUE, pattern, secret
 
 
 class TestNumbers:
@@ -312,3 +314,53 @@ class TestLists:
     )
     def test_malformed_structures_get_a_settings_error(self, config: dict, message: str) -> None:
         assert message in problem(config)
+
+
+class TestTypeFactories:
+    """The helpers that build the setting types, each used on its own here: the models call
+    them once, at import, so the per-setting tests above cannot tell a helper's own slip."""
+
+    def test_config_int_keeps_both_bounds_typed_or_as_text(self) -> None:
+        adapter = TypeAdapter(config_int(2, 5))
+        assert [adapter.validate_python(value) for value in (2, "2", 5, "+5")] == [2, 2, 5, 5]
+        for value in (1, "1", 6, "6", True, 2.0, "2.0", " 3"):
+            with pytest.raises(ValidationError):
+                adapter.validate_python(value)
+        assert adapter.json_schema() == {"type": "integer", "minimum": 2, "maximum": 5}
+
+    def test_pattern_matches_the_whole_text_and_publishes_the_same_rule(self) -> None:
+        adapter = TypeAdapter(pattern(r"[a-z]+|[0-9]{2}", "lowercase letters or two digits"))
+        assert adapter.validate_python("abc") == "abc"
+        assert adapter.validate_python("42") == "42"
+        for value in ("abc1", "abc\n", "a42", "420"):
+            with pytest.raises(ValidationError, match="must be lowercase letters or two digits"):
+                adapter.validate_python(value)
+        with pytest.raises(ValidationError, match="valid string"):
+            adapter.validate_python(b"abc")  # strict: bytes are not text
+        assert adapter.json_schema() == {"type": "string", "pattern": "^(?:[a-z]+|[0-9]{2})$"}
+
+    def test_secret_has_its_length_bounds_extra_checks_and_a_secure_schema(self) -> None:
+        adapter = TypeAdapter(secret(4, UrlSafe))
+        assert adapter.validate_python("ab.d") == "ab.d"
+        assert adapter.validate_python("a" * MAX_SECRET) == "a" * MAX_SECRET
+        for value, why in [
+            ("abc", "at least 4 characters"),
+            ("a" * (MAX_SECRET + 1), f"at most {MAX_SECRET} characters"),
+            ("ab/cd", "may only use letters, digits and . _ ~ -"),
+            (b"abcd", "valid string"),
+        ]:
+            with pytest.raises(ValidationError, match=why):
+                adapter.validate_python(value)
+        assert adapter.json_schema() == SECURE_VALUE
+
+    def test_unique_list_reads_json_text_and_refuses_repeats(self) -> None:
+        adapter = TypeAdapter(unique_list(HostName))
+        assert adapter.validate_python('["a.example.com", "b.example.com"]') == [
+            "a.example.com",
+            "b.example.com",
+        ]
+        with pytest.raises(ValidationError, match="must not list 'a.example.com' twice"):
+            adapter.validate_python(["a.example.com", "a.example.com"])
+        with pytest.raises(ValidationError, match="DNS host name"):
+            adapter.validate_python(["A.example.com"])
+        assert adapter.json_schema()["uniqueItems"] is True
