@@ -353,8 +353,8 @@ def _describe(detail: Any) -> str:
 def _unknown_key(loc: tuple[Any, ...]) -> str:
     """An unknown key, with the nearest known one (case and spelling slips)."""
     *parent, name = (str(part) for part in loc)
-    model = NESTED_MODELS.get(parent[0]) if parent else StackConfig
-    known = [f.alias for f in model.model_fields.values()] if model else []
+    model = NESTED_MODELS[parent[0]] if parent else StackConfig  # only models refuse keys
+    known = [f.alias for f in model.model_fields.values()]
     lowered = {key.lower(): key for key in known}
     near = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     hint = f" (did you mean `{lowered[near[0]]}`?)" if near else ""

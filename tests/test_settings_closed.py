@@ -338,3 +338,20 @@ def test_a_bad_secret_is_fixed_with_a_secret_command(key: str) -> None:
         f"set it with `pulumi config set --secret {key} <value>`, or remove it to have one "
         "generated"
     )
+
+
+@pytest.mark.parametrize(
+    ("config", "fix"),
+    [
+        ({"studioProject": "Shop "}, "`pulumi config set studioProject 'Example Project'`"),
+        ({"studioOrganization": "\tAcme"}, "`pulumi config set studioOrganization 'Example Org'`"),
+        (
+            {"smtp": {"senderName": "Shop\n"}},
+            "`pulumi config set --path 'smtp.senderName' Example`",
+        ),
+        ({"paused": "yes"}, "`pulumi config set paused true`"),
+    ],
+)
+def test_fix_values_are_written_as_the_shell_and_pulumi_take_them(config: dict, fix: str) -> None:
+    """Text with spaces comes quoted, in its own case; booleans in Pulumi's lowercase."""
+    assert problem(config).endswith(fix)
