@@ -128,7 +128,7 @@ StrictBool = Annotated[bool, Strict()]
 
 
 def _host_name(value: str) -> str:
-    if len(value) > 253 or not HOST_NAME.fullmatch(value) or value.rsplit(".", 1)[-1].isdigit():
+    if len(value) > 253 or not HOST_NAME.fullmatch(value) or value.rpartition(".")[2].isdigit():
         fail(
             "must be a DNS host name in lowercase (labels of letters, digits and hyphens, "
             "at most 63 characters each, 253 in all), not an IP address"
@@ -203,7 +203,7 @@ def _split_url(value: str, *, wildcards: bool) -> SplitResult:
     if "[" in parts.netloc:
         if "%" in host:
             fail("must be a URL without an IPv6 %zone (browsers do not take one)")
-    elif host.rsplit(".", 1)[-1].isdigit():
+    elif host.rpartition(".")[2].isdigit():
         _ip(host, "must be an http:// or https:// URL with a valid IPv4 address")
     else:
         valid = WILDCARD_HOST.fullmatch(host) if wildcards else HOST_NAME.fullmatch(host)

@@ -120,7 +120,11 @@ def test_user_secrets_must_be_secret_long_enough_and_url_safe() -> None:
     with pytest.raises(SettingsError, match="jwtSecret is stored in plain text") as raised:
         load({"portSlot": "0", "jwtSecret": jwt_secret})
     assert "pulumi config set --secret jwtSecret" in str(raised.value)
-    with pytest.raises(SettingsError, match="postgresPassword may only use"):
+    with pytest.raises(
+        SettingsError,
+        match=r"postgresPassword may only use letters, digits and \. _ ~ - \(it goes into "
+        r"connection URLs\); set it with `pulumi config set --secret postgresPassword <value>`$",
+    ):
         load(
             {"portSlot": "0", "postgresPassword": "p@ss/word:1234567"}, secret=("postgresPassword",)
         )

@@ -204,7 +204,9 @@ class TestDockerHost:
         )
         (tmp_path / "ca.pem").write_text("x")
         partial = problem({**host, "dockerCertPath": str(tmp_path)})
-        assert "missing: cert.pem, key.pem" in partial
+        assert "dockerCertPath must hold ca.pem, cert.pem, key.pem; missing: cert.pem, key.pem" in (
+            partial
+        )
         (tmp_path / "cert.pem").write_text("x")
         (tmp_path / "key.pem").write_text("x")
         settings = load({"portSlot": "0", **host, "dockerCertPath": str(tmp_path)})
@@ -235,6 +237,8 @@ class TestDockerHost:
             "http://docker:2375",
             "unix://relative.sock",
             "unix:///run/docker.sock\n",
+            "unix:///run/docker .sock",
+            "ssh://deploy@engine\u00a0",
             "ssh://host/path",
             "tcp://engine:99999",
             "ssh://",

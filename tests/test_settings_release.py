@@ -156,6 +156,8 @@ class TestEmailConfirmation:
             ({"host": "smtp example"}, "smtp.host must be a DNS host name"),
             ({"adminEmail": "admin"}, "smtp.adminEmail must be an email address"),
             ({"adminEmail": "a b@example.com"}, "smtp.adminEmail must be an email address"),
+            ({"adminEmail": "@example.com"}, "smtp.adminEmail must be an email address"),
+            ({"adminEmail": "a" * 65 + "@example.com"}, "smtp.adminEmail must be an email"),
             ({"senderName": "Shop\r\nBcc: x"}, "smtp.senderName must be text without control"),
             ({"user": "x" * 257}, "smtp.user must have at most 256 characters"),
             ({"port": "587"}, "smtp.port must be a valid integer"),
