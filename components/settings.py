@@ -60,9 +60,6 @@ class SecretValue:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SecretValue) and other._value == self._value
 
-    def __hash__(self) -> int:
-        return hash(self._value)
-
 
 @dataclass(frozen=True)
 class SmtpSettings:
