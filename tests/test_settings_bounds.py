@@ -368,3 +368,219 @@ class TestTypeFactories:
         with pytest.raises(ValidationError, match="DNS host name"):
             adapter.validate_python(["A.example.com"])
         assert adapter.json_schema()["uniqueItems"] is True
+
+
+REFUSALS = [
+    (
+        {"domain": "API.example.com"},
+        (
+            "domain must be a DNS host name in lowercase (labels of letters, digits and hyphens, "
+            "at most 63 characters each, 253 in all), not an IP address, got 'API.example.com'"
+        ),
+    ),
+    (
+        {"kongBindAddress": "everywhere"},
+        (
+            "kongBindAddress must be an IP address such as 127.0.0.1, 0.0.0.0 (all addresses) or "
+            "::, got 'everywhere'"
+        ),
+    ),
+    (
+        {"kongBindAddress": "224.0.0.1"},
+        (
+            "kongBindAddress must be a unicast address (not multicast or broadcast) to bind "
+            "ports to, got '224.0.0.1'"
+        ),
+    ),
+    (
+        {"postgresBindAddress": "fe80::1%eth0"},
+        "postgresBindAddress must be an address without a %zone, got 'fe80::1%eth0'",
+    ),
+    (
+        {"siteUrl": "https://app example.com"},
+        (
+            "siteUrl must be a URL without spaces or control characters, got 'https://app "
+            "example.com'"
+        ),
+    ),
+    (
+        {"siteUrl": "https://app.example.com:http"},
+        (
+            "siteUrl must be a URL with a valid host and a port from 1 to 65535, got "
+            "'https://app.example.com:http'"
+        ),
+    ),
+    (
+        {"siteUrl": "ftp://app.example.com"},
+        "siteUrl must be an http:// or https:// URL with a host, got 'ftp://app.example.com'",
+    ),
+    (
+        {"siteUrl": "https://app.example.com/#x"},
+        "siteUrl must be a URL without a #fragment, got 'https://app.example.com/#x'",
+    ),
+    (
+        {"siteUrl": "https://u:p@app.example.com"},
+        "siteUrl must be a URL without user:password@, got 'https://u:p@app.example.com'",
+    ),
+    (
+        {"siteUrl": "https://app.example.com:0"},
+        "siteUrl must be a URL with a port from 1 to 65535, got 'https://app.example.com:0'",
+    ),
+    (
+        {"siteUrl": "https://[fe80::1%25eth0]:3000"},
+        (
+            "siteUrl must be a URL without an IPv6 %zone (browsers do not take one), got "
+            "'https://[fe80::1%25eth0]:3000'"
+        ),
+    ),
+    (
+        {"siteUrl": "https://999.1.1.1"},
+        (
+            "siteUrl must be an http:// or https:// URL with a valid IPv4 address, got "
+            "'https://999.1.1.1'"
+        ),
+    ),
+    (
+        {"siteUrl": "https://app_x.example.com"},
+        (
+            "siteUrl must be an http:// or https:// URL with a valid host name or IP address, "
+            "got 'https://app_x.example.com'"
+        ),
+    ),
+    (
+        {"apiExternalUrl": "https://api.example.com/?a=1"},
+        ("apiExternalUrl must be a base URL without a ?query, got 'https://api.example.com/?a=1'"),
+    ),
+    (
+        {"dockerHost": "unix:///run/docker .sock"},
+        (
+            "dockerHost must be a URL without spaces or control characters, got "
+            "'unix:///run/docker .sock'"
+        ),
+    ),
+    (
+        {"dockerHost": "tcp://engine:99999"},
+        "dockerHost must have a port from 1 to 65535, got 'tcp://engine:99999'",
+    ),
+    (
+        {"dockerHost": "unix://relative.sock"},
+        (
+            "dockerHost must be unix:///path/to/docker.sock, ssh://user@host or tcp://host:2376 "
+            "(a unix socket takes an absolute path after unix://), got 'unix://relative.sock'"
+        ),
+    ),
+    (
+        {"dockerHost": "http://docker:2375"},
+        (
+            "dockerHost must be unix:///path/to/docker.sock, ssh://user@host or tcp://host:2376, "
+            "got 'http://docker:2375'"
+        ),
+    ),
+    (
+        {"dockerHost": "ssh://host/path"},
+        (
+            "dockerHost must be unix:///path/to/docker.sock, ssh://user@host or tcp://host:2376 "
+            "(no path, query or fragment), got 'ssh://host/path'"
+        ),
+    ),
+    (
+        {"dockerHost": "ssh://-host"},
+        (
+            "dockerHost must not have a host or user starting with '-' (ssh would read it as an "
+            "option), got 'ssh://-host'"
+        ),
+    ),
+    (
+        {"dockerHost": "ssh://user:pw@host"},
+        "dockerHost must not hold a password (use an ssh key), got 'ssh://user:pw@host'",
+    ),
+    (
+        {"dockerHost": "ssh://de%20ploy@engine"},
+        (
+            "dockerHost must have an ssh user of letters, digits and _ . - (no %-escapes), got "
+            "'ssh://de%20ploy@engine'"
+        ),
+    ),
+    (
+        {"dockerSocket": "run/docker.sock"},
+        (
+            "dockerSocket must be an absolute path without control characters, ':' or ',', got "
+            "'run/docker.sock'"
+        ),
+    ),
+    (
+        {"images": {"auth": "registry.example.com:99999/gotrue:v1"}},
+        (
+            "images.auth must be an image reference like "
+            "registry.example.com/supabase/gotrue:v2.149.0; the registry port must be from 1 to "
+            "65535, got 'registry.example.com:99999/gotrue:v1'"
+        ),
+    ),
+    (
+        {"images": {"auth": "Bad Image"}},
+        (
+            "images.auth must be an image reference like "
+            "registry.example.com/supabase/gotrue:v2.149.0, got 'Bad Image'"
+        ),
+    ),
+    (
+        {"registryMirror": "Mirror.example.com"},
+        (
+            "registryMirror must be a registry host in lowercase with an optional path, like "
+            "mirror.example.com/dockerhub (no scheme, tag or digest), got 'Mirror.example.com'"
+        ),
+    ),
+    (
+        {"resources": {"db": {"cpus": 0}}},
+        "resources.db.cpus must be a number of CPUs from 0.01 to 512, got 0",
+    ),
+    (
+        {"resources": {"db": {"cpus": 1.234}}},
+        (
+            "resources.db.cpus must be a multiple of 0.01 (Docker reads finer values back "
+            "differently), got 1.234"
+        ),
+    ),
+    (
+        {"logMaxSize": "10 MB"},
+        "logMaxSize must be a size like 10m, 500k or 1g, got '10 MB'",
+    ),
+    (
+        {"logMaxSize": "2g"},
+        "logMaxSize must be at most 1g, got '2g'",
+    ),
+    (
+        {"studioProject": "Shop\tX"},
+        (
+            "studioProject must be text without control or invisible characters (newlines, tabs, "
+            "bidi marks), got 'Shop\\tX'"
+        ),
+    ),
+    (
+        {"studioProject": "Shop "},
+        "studioProject must be text without leading or trailing spaces, got 'Shop '",
+    ),
+    (
+        {"smtp": {"adminEmail": "admin"}},
+        "smtp.adminEmail must be an email address like admin@example.com, got 'admin'",
+    ),
+    (
+        {"smtp": {"adminEmail": "admin@Example.com"}},
+        (
+            "smtp.adminEmail must be an email address like admin@example.com (its domain in "
+            "lowercase), got 'admin@Example.com'"
+        ),
+    ),
+    (
+        {"dashboardUsername": "ad min"},
+        "dashboardUsername must be letters, digits and _ . @ - (1 to 64), got 'ad min'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("config", "refusal"), REFUSALS, ids=lambda value: str(value)[:40])
+def test_a_refusal_states_the_whole_rule_then_what_was_given(config: dict, refusal: str) -> None:
+    """The sentence is all a user has to go on: setting, the full rule, the value as given,
+    then the command that fixes it."""
+    message = problem(config)
+    assert message.startswith(f"{refusal}; fix it with `pulumi config set ")
