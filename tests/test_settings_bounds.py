@@ -578,7 +578,7 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize(("config", "refusal"), REFUSALS, ids=lambda value: str(value)[:40])
+@pytest.mark.parametrize(("config", "refusal"), REFUSALS)
 def test_a_refusal_states_the_whole_rule_then_what_was_given(config: dict, refusal: str) -> None:
     """The sentence is all a user has to go on: setting, the full rule, the value as given,
     then the command that fixes it."""

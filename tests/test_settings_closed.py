@@ -323,7 +323,7 @@ FIXABLE = [
 ]
 
 
-@pytest.mark.parametrize("config", FIXABLE, ids=lambda config: json.dumps(config))
+@pytest.mark.parametrize("config", FIXABLE)
 def test_the_printed_fix_command_fixes_the_setting(config: dict) -> None:
     """Run the command the message gives, as Pulumi would store its value: the stack loads."""
     given = {"portSlot": "0", **config}
