@@ -221,8 +221,13 @@ class TestDockerHost:
             (tmp_path / name).write_text("x")
         given = {"dockerCertPath": str(tmp_path)} | ({"dockerHost": host} if host else {})
         message = problem(given)
-        assert "is not a tcp:// engine, so the certificates would never be used" in message
-        assert "`pulumi config rm dockerCertPath`" in message
+        shown = repr(host) if host else "'(the local socket)'"
+        assert message == (
+            f"dockerCertPath is set but dockerHost {shown} is not a tcp:// engine, so the "
+            "certificates would never be used; remove it with `pulumi config rm dockerCertPath`, "
+            "or point dockerHost at the TLS engine with "
+            "`pulumi config set dockerHost tcp://<host>:2376`"
+        )
 
     @pytest.mark.parametrize(
         "host",
