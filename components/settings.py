@@ -307,17 +307,13 @@ def _fix(loc: tuple[Any, ...]) -> str:
     if key in SECRET_KEYS:
         return f"`pulumi config set --secret {key} <value>`"
     if key not in ENTRY_EXAMPLES:
-        return f"`pulumi config set {key} {_shell(_example(loc))}`"
+        return f"`pulumi config set {key} {shlex.quote(_example(loc))}`"
     entry, example = ENTRY_EXAMPLES[key]
     if len(loc) == 1 or (key == "resources" and len(loc) == 2):
         loc = (*loc, *entry[len(loc) :])
     else:
         example = _example(loc) if _example(loc) != "<value>" else example
-    return f"`pulumi config set --path '{_path(loc)}' {_shell(example)}`"
-
-
-def _shell(value: str) -> str:
-    return value if value == "<value>" else shlex.quote(value)
+    return f"`pulumi config set --path '{_path(loc)}' {shlex.quote(example)}`"
 
 
 def _describe(detail: Any) -> str:

@@ -11,8 +11,8 @@ import pytest
 from pulumi_harness import run_main
 from settings_cases import load, problem
 
-from components.settings import SettingsError, load_settings, runtime_config
-from components.stack_config import KEYS
+from components.settings import ENTRY_EXAMPLES, SettingsError, load_settings, runtime_config
+from components.stack_config import KEYS, SECRET_KEYS, StackConfig
 
 
 @pytest.mark.parametrize(
@@ -355,3 +355,15 @@ def test_a_bad_secret_is_fixed_with_a_secret_command(key: str) -> None:
 def test_fix_values_are_written_as_the_shell_and_pulumi_take_them(config: dict, fix: str) -> None:
     """Text with spaces comes quoted, in its own case; booleans in Pulumi's lowercase."""
     assert problem(config).endswith(fix)
+
+
+def test_every_plain_setting_has_an_example_for_its_fix_command() -> None:
+    """A fix command shows a working value, never a placeholder, for every key set directly."""
+    direct = [key for key in KEYS if key not in SECRET_KEYS and key not in ENTRY_EXAMPLES]
+    assert "jwtExpiry" in direct
+    missing = [
+        key
+        for key in direct
+        if not next(f for f in StackConfig.model_fields.values() if f.alias == key).examples
+    ]
+    assert missing == []
