@@ -14,7 +14,7 @@ import ipaddress
 import json
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 from urllib.parse import SplitResult, urlsplit
@@ -337,10 +337,7 @@ RegistryMirror = Annotated[str, Strict(), AfterValidator(_mirror)]
 
 
 def _cpus(value: float) -> float:
-    try:
-        exact = Decimal(str(value))
-    except InvalidOperation:
-        fail(f"must be a number of CPUs from 0.01 to {MAX_CPUS}")
+    exact = Decimal(str(value))  # any float's str() is a decimal literal, inf and nan too
     if not exact.is_finite() or not CPU_STEP <= exact <= MAX_CPUS:
         fail(f"must be a number of CPUs from 0.01 to {MAX_CPUS}")
     if exact % CPU_STEP:

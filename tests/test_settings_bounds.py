@@ -31,9 +31,16 @@ class TestNumbers:
         assert f"`pulumi config set {key} " in message
         load({"portSlot": "0", key: ok})
 
-    @pytest.mark.parametrize("value", ["1.5", "ten", "3 ", "0x10", "1e3", "99999999999999999999"])
+    @pytest.mark.parametrize(
+        "value", ["1.5", "ten", "3 ", "0x10", "1e3", "9" * 19, "99999999999999999999"]
+    )
     def test_whole_numbers_only(self, value: str) -> None:
         assert "jwtExpiry must be a valid integer" in problem({"jwtExpiry": value})
+
+    def test_eighteen_digits_are_still_read_as_a_number(self) -> None:
+        """Text of up to 18 digits is a number (then out of range); longer text is not one."""
+        assert "jwtExpiry must be less than or equal to 604800" in problem({"jwtExpiry": "9" * 18})
+        assert "jwtExpiry must be greater than or equal to 60" in problem({"jwtExpiry": "-59"})
 
     def test_api_keys_expire_on_a_real_date(self) -> None:
         issued = datetime.datetime(2026, 11, 28, tzinfo=datetime.timezone.utc)
@@ -52,6 +59,8 @@ class TestNumbers:
             ({"cpus": 512.01}, "from 0.01 to 512"),
             ({"cpus": 0.001}, "from 0.01 to 512"),
             ({"cpus": 1.234}, "multiple of 0.01"),
+            ({"cpus": float("inf")}, "resources.db.cpus must be a number of CPUs from 0.01 to 512"),
+            ({"cpus": float("nan")}, "resources.db.cpus must be a number of CPUs from 0.01 to 512"),
             ({"cpus": "two"}, "resources.db.cpus must be a valid number, got 'two'"),
             ({"cpus": "1.005"}, "multiple of 0.01"),
         ],
@@ -589,3 +598,45 @@ def test_a_refusal_states_the_whole_rule_then_what_was_given(config: dict, refus
     then the command that fixes it."""
     message = problem(config)
     assert message.startswith(f"{refusal}; fix it with `pulumi config set ")
+
+
+#: Host names of exactly 253 characters (the DNS limit) and of 254.
+LONGEST_HOST = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
+TOO_LONG_HOST = LONGEST_HOST + "d"
+
+
+class TestLengthLimits:
+    def test_a_host_name_may_have_253_characters_not_254(self) -> None:
+        assert len(LONGEST_HOST) == 253
+        assert load({"portSlot": "0", "smtp": {"host": LONGEST_HOST}}).smtp.host == LONGEST_HOST
+        assert "smtp.host must be a DNS host name" in problem({"smtp": {"host": TOO_LONG_HOST}})
+
+    def test_a_url_host_may_have_253_characters_not_254(self) -> None:
+        url = f"https://{LONGEST_HOST}"
+        assert load({"portSlot": "0", "siteUrl": url}).site_url == url
+        message = problem({"siteUrl": f"https://{TOO_LONG_HOST}"})
+        assert message.startswith("siteUrl must be an http:// or https:// URL with a valid host")
+
+    def test_registry_ports_run_from_1_to_65535(self) -> None:
+        for port in (1, 65535):
+            image = f"registry.example.com:{port}/supabase/gotrue:v2"
+            assert load({"portSlot": "0", "images": {"auth": image}}).image_overrides["auth"] == (
+                image
+            )
+        image = "registry.example.com:65536/supabase/gotrue:v2"
+        assert "the registry port must be from 1 to 65535" in problem({"images": {"auth": image}})
+
+    def test_an_image_reference_may_have_1024_characters(self) -> None:
+        path = "/".join(["a" * 100] * 10)  # 1009 characters of repository path
+        longest = f"registry.example.com/{path}"[:1024]
+        assert len(longest) == 1024 and not longest.endswith("/")
+        assert load({"portSlot": "0", "images": {"auth": longest}}).image_overrides["auth"]
+        assert "must be an image reference" in problem({"images": {"auth": longest + "a"}})
+
+    def test_a_registry_mirror_may_have_255_characters(self) -> None:
+        longest = ("mirror.example.com/" + "/".join(["m" * 50] * 5))[:255]
+        assert len(longest) == 255 and not longest.endswith("/")
+        assert load({"portSlot": "0", "registryMirror": longest}).registry_mirror == longest
+        assert "registryMirror must be a registry host" in problem(
+            {"registryMirror": longest + "m"}
+        )
