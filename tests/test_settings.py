@@ -115,6 +115,7 @@ def test_user_secrets_must_be_secret_long_enough_and_url_safe() -> None:
     settings = load({"portSlot": "0", "jwtSecret": jwt_secret}, secret=("jwtSecret",))
     assert settings.jwt_secret == SecretValue(jwt_secret)
     assert jwt_secret not in repr(settings)
+    assert "jwt_secret=SecretValue(***)" in repr(settings)  # set, and masked
     with pytest.raises(SettingsError, match=r"jwtSecret is too short \(31 characters, at least 32"):
         load({"portSlot": "0", "jwtSecret": "j" * 31}, secret=("jwtSecret",))
     with pytest.raises(SettingsError, match="jwtSecret is stored in plain text") as raised:

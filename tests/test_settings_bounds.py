@@ -252,6 +252,8 @@ class TestDockerHost:
             "unix://relative.sock",
             "unix:///run/docker.sock\n",
             "unix:///run/docker .sock",
+            "unix://engine/run/docker.sock",
+            "unix:run/docker.sock",
             "ssh://deploy@engine\u00a0",
             "ssh://host/path",
             "tcp://engine:99999",
