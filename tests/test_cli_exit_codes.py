@@ -167,3 +167,13 @@ def test_edge_sync_rewrites_only_the_named_host(monkeypatch):
     monkeypatch.setattr(edge_cli, "sync_edges", lambda ctx, hosts: synced.append(list(hosts)))
     assert edge_cli.sync("ctx", "h1") == 0
     assert synced == [["h1"]]
+
+
+def test_state_options_go_after_the_edge_verb_and_are_never_dropped(capsys):
+    parser = cli.build_parser()
+    args = parser.parse_args(["edge", "sync", "h1", "--backend-url", "s3://fleet-state"])
+    assert (args.host, args.backend_url) == ("h1", "s3://fleet-state")
+    with pytest.raises(SystemExit) as exit_info:  # before the verb: refused, not ignored
+        parser.parse_args(["edge", "--backend-url", "s3://fleet-state", "sync", "h1"])
+    assert exit_info.value.code == 2
+    assert "usage: supabase-fleet edge [-h] VERB ...\n" in capsys.readouterr().err
