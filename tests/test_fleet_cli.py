@@ -74,6 +74,9 @@ def test_parse_bulk_and_delete_and_logs() -> None:
     assert (args.ref, args.service, args.follow, args.tail) == ("shop", "db", True, 50)
     assert parse("status").ref is None
     assert parse("status", "shop", "--watch", "2").watch == 2.0
+    # The smallest values each type takes.
+    assert parse("up", "--all", "--parallel", "1").parallel == 1
+    assert parse("list", "--watch", "0.01").watch == 0.01
 
 
 @pytest.mark.parametrize(
@@ -85,6 +88,10 @@ def test_parse_bulk_and_delete_and_logs() -> None:
         (["logs", "shop", "nosuch"], "invalid choice"),
         (["create", "--exclude", "db"], "invalid choice"),
         (["list", "--watch", "0"], "above 0"),
+        (["up", "--all", "--parallel", "x"], "expected a whole number of at least 1, got 'x'"),
+        (["up", "--all", "--parallel", "-2"], "expected a whole number of at least 1, got '-2'"),
+        (["status", "--watch", "soon"], "expected a number of seconds above 0, got 'soon'"),
+        (["status", "--watch", "-1"], "expected a number of seconds above 0, got '-1'"),
         ([], "required"),
     ],
 )
