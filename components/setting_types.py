@@ -14,7 +14,7 @@ import ipaddress
 import json
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 from urllib.parse import SplitResult, urlsplit
@@ -128,7 +128,7 @@ StrictBool = Annotated[bool, Strict()]
 
 
 def _host_name(value: str) -> str:
-    if len(value) > 253 or not HOST_NAME.fullmatch(value) or value.rsplit(".", 1)[-1].isdigit():
+    if len(value) > 253 or not HOST_NAME.fullmatch(value) or value.rpartition(".")[2].isdigit():
         fail(
             "must be a DNS host name in lowercase (labels of letters, digits and hyphens, "
             "at most 63 characters each, 253 in all), not an IP address"
@@ -203,7 +203,7 @@ def _split_url(value: str, *, wildcards: bool) -> SplitResult:
     if "[" in parts.netloc:
         if "%" in host:
             fail("must be a URL without an IPv6 %zone (browsers do not take one)")
-    elif host.rsplit(".", 1)[-1].isdigit():
+    elif host.rpartition(".")[2].isdigit():
         _ip(host, "must be an http:// or https:// URL with a valid IPv4 address")
     else:
         valid = WILDCARD_HOST.fullmatch(host) if wildcards else HOST_NAME.fullmatch(host)
@@ -303,7 +303,7 @@ def _registry_port(value: str, usage: str) -> None:
     grammar only says "digits"). The registry is the part before the first ``/``."""
     if "/" not in value:
         return
-    found = re.fullmatch(r"(?:\[[^\]]*\]|[^:]*)(?::([0-9]+))?", value.split("/", 1)[0])
+    found = re.fullmatch(r"(?:\[[^\]]*\]|[^:]*)(?::([0-9]+))?", value.partition("/")[0])
     if found and found[1] and not 1 <= int(found[1]) <= 65535:
         fail(f"{usage}; the registry port must be from 1 to 65535")
 
@@ -337,10 +337,7 @@ RegistryMirror = Annotated[str, Strict(), AfterValidator(_mirror)]
 
 
 def _cpus(value: float) -> float:
-    try:
-        exact = Decimal(str(value))
-    except InvalidOperation:
-        fail(f"must be a number of CPUs from 0.01 to {MAX_CPUS}")
+    exact = Decimal(str(value))  # any float's str() is a decimal literal, inf and nan too
     if not exact.is_finite() or not CPU_STEP <= exact <= MAX_CPUS:
         fail(f"must be a number of CPUs from 0.01 to {MAX_CPUS}")
     if exact % CPU_STEP:
@@ -348,7 +345,21 @@ def _cpus(value: float) -> float:
     return float(exact)
 
 
-Cpus = Annotated[float, Strict(), AfterValidator(_cpus)]
+def _decimal_text(value: Any) -> Any:
+    """``pulumi config set --path`` stores ``2`` as a number but ``1.5`` as text."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,6}(?:\.[0-9]{1,6})?", value):
+        return float(value)
+    return value
+
+
+Cpus = Annotated[float, Strict(), AfterValidator(_cpus), BeforeValidator(_decimal_text)]
+"""A number of CPUs, typed or as the decimal text ``pulumi config set --path`` writes."""
+CPUS_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0.01, "maximum": MAX_CPUS},
+        {"type": "string", "pattern": "^[0-9]{1,6}(\\.[0-9]{1,6})?$"},
+    ]
+}
 
 
 def _log_size(value: str) -> str:

@@ -60,9 +60,6 @@ class SecretValue:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SecretValue) and other._value == self._value
 
-    def __hash__(self) -> int:
-        return hash(self._value)
-
 
 @dataclass(frozen=True)
 class SmtpSettings:
@@ -310,17 +307,13 @@ def _fix(loc: tuple[Any, ...]) -> str:
     if key in SECRET_KEYS:
         return f"`pulumi config set --secret {key} <value>`"
     if key not in ENTRY_EXAMPLES:
-        return f"`pulumi config set {key} {_shell(_example(loc))}`"
+        return f"`pulumi config set {key} {shlex.quote(_example(loc))}`"
     entry, example = ENTRY_EXAMPLES[key]
     if len(loc) == 1 or (key == "resources" and len(loc) == 2):
         loc = (*loc, *entry[len(loc) :])
     else:
         example = _example(loc) if _example(loc) != "<value>" else example
-    return f"`pulumi config set --path '{_path(loc)}' {_shell(example)}`"
-
-
-def _shell(value: str) -> str:
-    return value if value == "<value>" else shlex.quote(value)
+    return f"`pulumi config set --path '{_path(loc)}' {shlex.quote(example)}`"
 
 
 def _describe(detail: Any) -> str:
@@ -329,9 +322,12 @@ def _describe(detail: Any) -> str:
     path, kind = _path(loc), detail["type"]
     if kind == "extra_forbidden":
         return _unknown_key(loc)
-    if detail["loc"][-1] == "[key]":
-        what = "a service of this program" if loc[0] in ("resources", "images") else "known"
-        return f"{path} is not {what}: {detail['msg'].replace('Input should be', 'use')}"
+    if detail["loc"][-1] == "[key]":  # only `resources` and `images` are keyed: by service
+        return (
+            f"{path} is not a service of this program: "
+            f"{detail['msg'].replace('Input should be', 'use')}; "
+            f"remove it with `pulumi config rm --path '{path}'`"
+        )
     message = re.sub(r"^\w+ should (be )?", lambda m: "must " + (m[1] or ""), detail["msg"])
     message = re.sub(r" or instance of \w+$", "", message)
     if kind == "bool_type":
@@ -350,8 +346,8 @@ def _describe(detail: Any) -> str:
 def _unknown_key(loc: tuple[Any, ...]) -> str:
     """An unknown key, with the nearest known one (case and spelling slips)."""
     *parent, name = (str(part) for part in loc)
-    model = NESTED_MODELS.get(parent[0]) if parent else StackConfig
-    known = [f.alias for f in model.model_fields.values()] if model else []
+    model = NESTED_MODELS[parent[0]] if parent else StackConfig  # only models refuse keys
+    known = [f.alias for f in model.model_fields.values()]
     lowered = {key.lower(): key for key in known}
     near = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     hint = f" (did you mean `{lowered[near[0]]}`?)" if near else ""
@@ -553,22 +549,23 @@ def _enabled_services(config: StackConfig, release: Release, logs: bool) -> froz
     enabled = set(release.services)
     if not logs:
         enabled -= set(release.logs_services)
-    for name in config.exclude or ():
+    for index, name in enumerate(config.exclude or ()):
         if name not in optional:
             if name == "vector":
                 why = (
                     "vector goes with analytics: exclude analytics to drop both"
                     if "analytics" in optional
-                    else "vector goes with analytics: set `logs: false` to drop both"
+                    else "vector goes with analytics: drop both with `pulumi config set logs false`"
                 )
             elif name == "analytics":
-                why = "in this release the log pipeline is off unless `logs: true`"
+                why = "in this release the log pipeline is off unless `pulumi config set logs true`"
             elif name in release.services:
                 why = f"{name} is required by every project"
             else:
                 why = f"{name!r} is not a service of release {release.name}"
             raise SettingsError(
-                f"exclude lists {name!r}: {why}; only {sorted(optional)} can be excluded"
+                f"exclude lists {name!r}: {why}; only {sorted(optional)} can be excluded; "
+                f"remove it with `pulumi config rm --path 'exclude[{index}]'`"
             )
         enabled -= set(optional[name])
     return frozenset(enabled)

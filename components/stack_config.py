@@ -18,8 +18,8 @@ from pydantic.alias_generators import to_camel
 from components.ports import MAX_SLOT
 from components.releases import ALL_SERVICE_NAMES, RELEASES
 from components.setting_types import (
+    CPUS_SCHEMA,
     MAX_API_KEY_DAYS,
-    MAX_CPUS,
     MAX_FILE_SIZE,
     MAX_JWT_EXPIRY,
     MAX_LOG_FILES,
@@ -164,11 +164,8 @@ class AuthConfig(Closed):
 class ResourceConfig(Closed):
     """CPU and memory caps of one container."""
 
-    cpus: Cpus | None = Field(
-        None,
-        examples=[1.5],
-        description="0.01 to 512, in steps of 0.01",
-        json_schema_extra={"minimum": 0.01, "maximum": MAX_CPUS},
+    cpus: Annotated[Cpus, WithJsonSchema(CPUS_SCHEMA)] | None = Field(
+        None, examples=[1.5], description="0.01 to 512, in steps of 0.01"
     )
     memory_mb: Annotated[StrictInt, Field(ge=MIN_MEMORY_MB, le=MAX_MEMORY_MB)] | None = Field(
         None, examples=[2048]
@@ -275,17 +272,18 @@ KEYS: tuple[str, ...] = tuple(
 
 
 def _accept_text(schema: dict[str, Any]) -> dict[str, Any]:
-    """Top-level numbers and booleans may be written as text (`pulumi config set` does)."""
-    kinds = {option.get("type") for option in schema.get("anyOf", [schema])}
-    if "integer" in kinds:
+    """Top-level numbers and booleans may be written as text (`pulumi config set` does).
+
+    ``schema`` is a property as ``_tidy`` leaves it: one type, its ``null`` alternative gone.
+    """
+    if schema.get("type") == "integer":
         text = {"type": "string", "pattern": "^[+-]?[0-9]+$"}
-    elif "boolean" in kinds:
+    elif schema.get("type") == "boolean":
         text = {"type": "string", "enum": ["true", "false"]}
     else:
         return schema
-    options = [option for option in schema.pop("anyOf", [schema]) if option.get("type") != "null"]
-    keep = {key: schema.pop(key) for key in ("title", "description", "examples") if key in schema}
-    return {**keep, "anyOf": [*options, text]}
+    keep = {key: schema.pop(key) for key in ("description", "examples") if key in schema}
+    return {**keep, "anyOf": [schema, text]}
 
 
 def _tidy(node: Any) -> Any:
@@ -314,7 +312,7 @@ def stack_file_schema() -> dict[str, Any]:
     Unknown ``supabase:`` keys are refused, as are ``docker:`` keys (this program configures
     its own Docker provider); other namespaces are left alone.
     """
-    model = _tidy(StackConfig.model_json_schema(by_alias=True, ref_template="#/$defs/{model}"))
+    model = _tidy(StackConfig.model_json_schema(by_alias=True))
     properties = {
         f"{NAMESPACE}:{key}": _accept_text(schema) for key, schema in model["properties"].items()
     }

@@ -87,6 +87,7 @@ def test_probe_is_refused_naming_the_setting_and_the_fix(config: dict, expected:
         {"images": {"auth": f"registry.example.com:443/supabase/gotrue:v2@{DIGEST}"}},
         {"dockerHost": "ssh://deploy.user-1@[2001:db8::7]:22"},
         {"smtp": {"host": "smtp.example.com", "adminEmail": "first.last+tag@example.com"}},
+        {"smtp": {"host": "smtp.example.com", "adminEmail": "a" * 64 + "@example.com"}},
     ],
 )
 def test_real_values_of_the_same_kinds_still_pass(config: dict) -> None:

@@ -115,12 +115,17 @@ def test_user_secrets_must_be_secret_long_enough_and_url_safe() -> None:
     settings = load({"portSlot": "0", "jwtSecret": jwt_secret}, secret=("jwtSecret",))
     assert settings.jwt_secret == SecretValue(jwt_secret)
     assert jwt_secret not in repr(settings)
+    assert "jwt_secret=SecretValue(***)" in repr(settings)  # set, and masked
     with pytest.raises(SettingsError, match=r"jwtSecret is too short \(31 characters, at least 32"):
         load({"portSlot": "0", "jwtSecret": "j" * 31}, secret=("jwtSecret",))
     with pytest.raises(SettingsError, match="jwtSecret is stored in plain text") as raised:
         load({"portSlot": "0", "jwtSecret": jwt_secret})
     assert "pulumi config set --secret jwtSecret" in str(raised.value)
-    with pytest.raises(SettingsError, match="postgresPassword may only use"):
+    with pytest.raises(
+        SettingsError,
+        match=r"postgresPassword may only use letters, digits and \. _ ~ - \(it goes into "
+        r"connection URLs\); set it with `pulumi config set --secret postgresPassword <value>`$",
+    ):
         load(
             {"portSlot": "0", "postgresPassword": "p@ss/word:1234567"}, secret=("postgresPassword",)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 
@@ -10,8 +11,8 @@ import pytest
 from pulumi_harness import run_main
 from settings_cases import load, problem
 
-from components.settings import SettingsError, load_settings, runtime_config
-from components.stack_config import KEYS
+from components.settings import ENTRY_EXAMPLES, SettingsError, load_settings, runtime_config
+from components.stack_config import KEYS, SECRET_KEYS, StackConfig
 
 
 @pytest.mark.parametrize(
@@ -47,7 +48,11 @@ def test_a_key_like_no_setting_gets_no_guess() -> None:
             {"smtp": {"hots": "mail.example.com"}},
             "smtp.hots is not a setting of smtp (did you mean `host`?)",
         ),
-        ({"smtp": {"password": "x"}}, "the SMTP password is the secret `smtpPassword`"),
+        (
+            {"smtp": {"password": "x"}},
+            "its keys are ['adminEmail', 'host', 'port', 'senderName', 'user'] (the SMTP "
+            "password is the secret `smtpPassword`); remove it with",
+        ),
         ({"auth": {"emailAutoConfirm": True}}, "did you mean `emailAutoconfirm`?"),
         (
             {"ports": {"kong_http": 8000}},
@@ -64,9 +69,30 @@ def test_unknown_keys_inside_objects(config: dict, expected: str) -> None:
 
 def test_every_unknown_key_is_reported_at_once() -> None:
     message = problem({"pause": "true", "excludes": ["studio"], "jwtExpiry": "1"})
-    assert message.startswith("3 settings need fixing:")
+    first, *items = message.splitlines()
+    assert first == "3 settings need fixing:"
+    assert len(items) == 3
     for part in ("`paused`", "`exclude`", "jwtExpiry must be greater than or equal to 60"):
-        assert part in message
+        (item,) = [item for item in items if part in item]
+        assert item.startswith("- ")
+        assert "`pulumi config " in item  # each problem has its own fix command
+
+
+def test_an_unknown_setting_points_at_the_list_of_settings() -> None:
+    message = problem({"kubernetesNamespace": "x"})
+    assert message.startswith("supabase:kubernetesNamespace is not a setting; remove it with ")
+    assert message.endswith(
+        "`pulumi config rm kubernetesNamespace` (the settings are listed in README.md and "
+        "schema/stack-config.schema.json)"
+    )
+
+
+@pytest.mark.parametrize(("key", "kind"), [("images", "supabase/gotrue:v2"), ("resources", {})])
+def test_an_unknown_service_is_named_with_the_services_to_use(key: str, kind: object) -> None:
+    message = problem({key: {"gotrue": kind}})
+    assert message.startswith(f"{key}.gotrue is not a service of this program: use 'vector', ")
+    assert "'studio', 'supavisor' or 'api-gw'; remove it with " in message
+    assert message.endswith(f"`pulumi config rm --path '{key}.gotrue'`")
 
 
 @pytest.mark.parametrize(
@@ -82,9 +108,17 @@ def test_every_unknown_key_is_reported_at_once() -> None:
 )
 def test_docker_namespace_keys_fail_naming_the_setting_to_use(key: str, instead: str) -> None:
     message = problem({}, other_keys=[key])
-    assert f"{key} is not read by this program" in message
+    assert message.startswith(
+        f"{key} is not read by this program (it makes its own Docker provider from `supabase:` "
+        "settings); use "
+    )
     assert instead in message
-    assert f"`pulumi config rm {key}`" in message
+    assert message.endswith(f", and remove it with `pulumi config rm {key}`")
+
+
+def test_an_unknown_docker_key_is_pointed_at_every_engine_setting() -> None:
+    message = problem({}, other_keys=["docker:somethingNew"])
+    assert "; use the `dockerHost`, `dockerCertPath` and `dockerSocket` settings, and" in message
 
 
 def test_other_namespaces_are_left_alone() -> None:
@@ -194,3 +228,142 @@ def test_runtime_config_splits_namespaces_and_finds_secret_keys(monkeypatch) -> 
     assert values == {"portSlot": "4", "jwtSecret": "j", "paused": "true"}
     assert sorted(other_keys) == ["aws:r", "docker:host"]
     assert secret_keys == {"jwtSecret"}
+
+
+def _pulumi_path(path: str) -> list[str | int]:
+    """A ``--path`` key as Pulumi parses it: ``a.b``, ``a[0]``, ``a["b-c"]``."""
+    parts = re.findall(r'(?:^|\.)([A-Za-z_$][A-Za-z0-9_$]*)|\[([0-9]+)\]|\["([^"]+)"\]', path)
+    assert (
+        "".join(
+            f".{name}" if name else f"[{index}]" if index else f'["{key}"]'
+            for name, index, key in parts
+        ).lstrip(".")
+        == path
+    ), path
+    return [name or key or int(index) for name, index, key in parts]
+
+
+def _path_value(text: str) -> object:
+    """What ``pulumi config set --path`` stores: true/false and whole numbers typed, the rest
+    as text (pulumi/pulumi ``pkg/resource/config``, ``adjustObjectValue``)."""
+    if text in ("true", "false"):
+        return text == "true"
+    if re.fullmatch(r"-?[1-9][0-9]*|0", text):
+        return int(text)
+    return text
+
+
+def run_fix(config: dict[str, object], command: str) -> dict[str, object]:
+    """``config`` after a `pulumi config set|rm [--path]` command, as Pulumi would leave it."""
+    words = shlex.split(command)
+    assert words[:2] == ["pulumi", "config"] and "--secret" not in words, command
+    action, path_flag, rest = words[2], "--path" in words, [w for w in words[3:] if w != "--path"]
+    result = json.loads(json.dumps(config))
+    if not path_flag:
+        if action == "set":
+            result[rest[0]] = rest[1]
+        else:
+            del result[rest[0]]
+        return result
+    *parents, last = _pulumi_path(rest[0])
+    node = result
+    for part in parents:
+        node = node[part]
+    if action == "rm":
+        del node[last]
+    elif isinstance(last, int) and last == len(node):
+        node.append(_path_value(rest[1]))
+    else:
+        node[last] = _path_value(rest[1])
+    return result
+
+
+FIXABLE = [
+    {"smtp": {"port": 0}},
+    {"smtp": {"host": "smtp example"}},
+    {"smtp": {"host": "smtp.example.com", "adminEmail": "admin"}},
+    {"smtp": {"host": "smtp.example.com", "senderName": " Shop"}},
+    {"smtp": {"host": "smtp.example.com", "user": "api\nkey"}},
+    {"smtp": {"hots": "smtp.example.com"}},
+    {"auth": {"disableSignup": "yes"}},
+    {"auth": {"signup": False}},
+    {"ports": {"kongHttp": 0}},
+    {"ports": {"studio": 3000}},
+    {"resources": {"db": {"cpus": 0}}},
+    {"resources": {"db": {"cpus": 1.234}}},
+    {"resources": {"db": {"memoryMb": 2}}},
+    {"resources": {"db": {"memory": 512}}},
+    {"resources": {"gotrue": {"cpus": 1}}},
+    {"images": {"auth": "Bad Image"}},
+    {"images": {"gotrue": "supabase/gotrue:v2"}},
+    {"additionalRedirectUrls": ["https://a.example.com", "x"]},
+    {"domain": "a.example.com", "customDomains": ["b.example.org", "1.2.3.4"]},
+    {"exclude": [1]},
+    {"jwtExpiry": "10"},
+    {"apiKeyLifetimeDays": "0"},
+    {"logMaxFiles": "101"},
+    {"paused": "yes"},
+    {"logs": "on"},
+    {"publishGatewayPorts": "1"},
+    {"siteUrl": "localhost:3000"},
+    {"apiExternalUrl": "https://api.example.com/?a=1"},
+    {"release": "2025-01"},
+    {"gateway": "nginx"},
+    {"kongBindAddress": "everywhere"},
+    {"dockerHost": "http://docker:2375"},
+    {"dockerSocket": "run/docker.sock"},
+    {"logMaxSize": "10 MB"},
+    {"restSchemas": "public, storage"},
+    {"registryMirror": "https://mirror.example.com"},
+    {"dashboardUsername": "ad min"},
+    {"domain": "API.example.com"},
+    {"studioProject": "Shop "},
+    {"pause": "true"},
+    {"portSlot": "1276"},
+]
+
+
+@pytest.mark.parametrize("config", FIXABLE)
+def test_the_printed_fix_command_fixes_the_setting(config: dict) -> None:
+    """Run the command the message gives, as Pulumi would store its value: the stack loads."""
+    given = {"portSlot": "0", **config}
+    (command,) = re.findall(r"`(pulumi config [^`]+)`", problem(config))
+    load(run_fix(given, command))
+
+
+@pytest.mark.parametrize("key", ["jwtSecret", "postgresPassword", "dashboardPassword"])
+def test_a_bad_secret_is_fixed_with_a_secret_command(key: str) -> None:
+    message = problem({key: "short"}, secret=[key])
+    assert message.endswith(
+        f"set it with `pulumi config set --secret {key} <value>`, or remove it to have one "
+        "generated"
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "fix"),
+    [
+        ({"studioProject": "Shop "}, "`pulumi config set studioProject 'Example Project'`"),
+        ({"studioOrganization": "\tAcme"}, "`pulumi config set studioOrganization 'Example Org'`"),
+        (
+            {"smtp": {"senderName": "Shop\n"}},
+            "`pulumi config set --path 'smtp.senderName' Example`",
+        ),
+        ({"paused": "yes"}, "`pulumi config set paused true`"),
+    ],
+)
+def test_fix_values_are_written_as_the_shell_and_pulumi_take_them(config: dict, fix: str) -> None:
+    """Text with spaces comes quoted, in its own case; booleans in Pulumi's lowercase."""
+    assert problem(config).endswith(fix)
+
+
+def test_every_plain_setting_has_an_example_for_its_fix_command() -> None:
+    """A fix command shows a working value, never a placeholder, for every key set directly."""
+    direct = [key for key in KEYS if key not in SECRET_KEYS and key not in ENTRY_EXAMPLES]
+    assert "jwtExpiry" in direct
+    missing = [
+        key
+        for key in direct
+        if not next(f for f in StackConfig.model_fields.values() if f.alias == key).examples
+    ]
+    assert missing == []

@@ -85,6 +85,11 @@ class TestDomains:
         assert message.startswith("domain must be a DNS host name in lowercase")
         assert "`pulumi config set domain api.example.com`" in message
 
+    def test_an_address_for_a_domain_is_told_apart(self) -> None:
+        message = problem({"domain": "192.0.2.1"})
+        assert "(labels of letters, digits and hyphens, at most 63 characters each" in message
+        assert "253 in all), not an IP address, got '192.0.2.1'" in message
+
     def test_domain_sets_the_api_url_and_hides_the_gateway_ports(self) -> None:
         settings = load({"portSlot": "0", "domain": "api.example.com"})
         assert settings.api_external_url == "https://api.example.com"
@@ -151,6 +156,8 @@ class TestEmailConfirmation:
             ({"host": "smtp example"}, "smtp.host must be a DNS host name"),
             ({"adminEmail": "admin"}, "smtp.adminEmail must be an email address"),
             ({"adminEmail": "a b@example.com"}, "smtp.adminEmail must be an email address"),
+            ({"adminEmail": "@example.com"}, "smtp.adminEmail must be an email address"),
+            ({"adminEmail": "a" * 65 + "@example.com"}, "smtp.adminEmail must be an email"),
             ({"senderName": "Shop\r\nBcc: x"}, "smtp.senderName must be text without control"),
             ({"user": "x" * 257}, "smtp.user must have at most 256 characters"),
             ({"port": "587"}, "smtp.port must be a valid integer"),
@@ -160,3 +167,103 @@ class TestEmailConfirmation:
         found = problem({"smtp": smtp})
         assert message in found
         assert "`pulumi config set --path 'smtp." in found
+
+
+OPTIONAL_2024 = "['analytics', 'functions', 'imgproxy', 'studio']"
+OPTIONAL_2026 = "['functions', 'imgproxy', 'studio']"
+
+
+@pytest.mark.parametrize(
+    ("config", "start", "why", "fix"),
+    [
+        (
+            {"gateway": "envoy"},
+            "gateway 'envoy' is not offered by release 2024-04",
+            "; it offers ['kong'];",
+            "fix it with `pulumi config set gateway kong`",
+        ),
+        (
+            {"publishGatewayPorts": "false"},
+            "publishGatewayPorts is false and no domain is set",
+            "so nothing could reach the project's API; set `pulumi config set domain <host name>` "
+            "(served by the edge proxy), or ",
+            "`pulumi config set publishGatewayPorts true`",
+        ),
+        (
+            {"customDomains": ["b.example.org"]},
+            "customDomains need the project behind the edge proxy",
+            "behind the edge proxy, which serves `domain`; set it with ",
+            "`pulumi config set domain <host name>`",
+        ),
+        (
+            {"domain": "a.example.com", "customDomains": ["b.example.org", "a.example.com"]},
+            "customDomains lists 'a.example.com', which is already `domain`",
+            "; remove it with ",
+            "`pulumi config rm --path 'customDomains[1]'`",
+        ),
+        (
+            {"dockerHost": "tcp://engine.example.com:2376"},
+            "dockerHost 'tcp://engine.example.com:2376' is a TCP engine, which needs TLS",
+            "needs TLS: set `pulumi config set dockerCertPath <dir>` to a directory holding ca.pem,"
+            " cert.pem and key.pem (",
+            "(an engine on plain TCP is open to anyone who reaches the port)",
+        ),
+        (
+            {"auth": {"emailAutoconfirm": False}},
+            "auth.emailAutoconfirm is false but no smtp.host is set",
+            "so GoTrue could not send the confirmation mail and every email sign-up would fail; "
+            "set the mail server with `pulumi config set --path 'smtp.host' smtp.example.com` (and"
+            " `pulumi config set --secret smtpPassword <password>`), or ",
+            "remove `auth.emailAutoconfirm`",
+        ),
+        (
+            {"exclude": ["studio", "vector"]},
+            "exclude lists 'vector': vector goes with analytics",
+            f": exclude analytics to drop both; only {OPTIONAL_2024} can be excluded; remove it ",
+            "`pulumi config rm --path 'exclude[1]'`",
+        ),
+        (
+            {"release": "2026-09", "exclude": ["vector"]},
+            "exclude lists 'vector': vector goes with analytics",
+            "drop both with `pulumi config set logs false`; "
+            f"only {OPTIONAL_2026} can be excluded; remove it ",
+            "`pulumi config rm --path 'exclude[0]'`",
+        ),
+        (
+            {"release": "2026-09", "exclude": ["analytics"]},
+            "exclude lists 'analytics': in this release the log pipeline is off",
+            "is off unless `pulumi config set logs true`; only",
+            "`pulumi config rm --path 'exclude[0]'`",
+        ),
+        (
+            {"exclude": ["kong"]},
+            "exclude lists 'kong': kong is required by every project",
+            f"every project; only {OPTIONAL_2024} can be excluded",
+            "`pulumi config rm --path 'exclude[0]'`",
+        ),
+        (
+            {"exclude": ["redis"]},
+            "exclude lists 'redis': 'redis' is not a service of release 2024-04",
+            "2024-04; only",
+            "`pulumi config rm --path 'exclude[0]'`",
+        ),
+    ],
+)
+def test_rules_between_settings_say_why_and_end_with_the_fix(
+    config: dict, start: str, why: str, fix: str
+) -> None:
+    message = problem(config)
+    assert message.startswith(start)
+    assert why in message
+    assert message.endswith(fix)
+
+
+def test_an_invalid_stack_name_says_how_to_set_a_ref() -> None:
+    message = problem({}, stack="Bad_Stack")
+    assert message.startswith(
+        "ref 'Bad_Stack' from the stack name (the default for ref) is not a valid project ref: "
+        "use 1 to 63 lowercase letters"
+    )
+    assert message.endswith(
+        "not starting or ending with a hyphen; fix it with `pulumi config set ref <ref>`"
+    )
