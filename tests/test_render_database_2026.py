@@ -209,3 +209,9 @@ def test_the_internal_database_name_is_refused_with_the_reason() -> None:
     with pytest.raises(ValueError) as refused:
         render_init_scripts_2026(database="_supabase")
     assert str(refused.value) == "database name '_supabase' is Supabase's internal database"
+
+
+def test_default_database_is_upstreams_postgres() -> None:
+    # .env.example's POSTGRES_DB=postgres: the file targets it when no name is given.
+    jwt_sql = render_init_scripts_2026()[f"{INIT}/init-scripts/99-jwt.sql"]
+    assert 'ALTER DATABASE "postgres" SET "app.settings.jwt_exp"' in jwt_sql

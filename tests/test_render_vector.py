@@ -183,3 +183,14 @@ def test_without_analytics_the_message_says_what_to_do() -> None:
     with pytest.raises(ValueError) as refused:
         render(enabled=ALL_SERVICES - {"analytics"})
     assert str(refused.value) == "vector needs the analytics service; leave vector out instead"
+
+
+def test_the_file_reads_in_pipeline_order() -> None:
+    """Keys keep the order a reader follows the logs in: the source, the router, each
+    service's remaps, then the sinks (not alphabetical, which would put sinks first)."""
+    config = render()
+    assert list(config) == ["api", "sources", "transforms", "sinks"]
+    transforms = list(config["transforms"])
+    assert transforms[0] == "router"
+    assert transforms.index("kong_logs") < transforms.index("kong_err")
+    assert list(config["sinks"]["logflare_kong"])[:2] == ["type", "inputs"]

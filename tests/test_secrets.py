@@ -110,6 +110,26 @@ def test_generated_passwords_fit_their_consumer(current: Run, name: str) -> None
     assert sum(c.isdigit() for c in password) >= 4
 
 
+#: Characters of the secrets upstream's utils/generate-keys.sh makes (``gen_base64 48`` is
+#: 64 characters, ``gen_hex 16`` 32...), where the project makes the same secret alike.
+UPSTREAM_LENGTHS = {
+    "realtime-secret-key-base": 64,  # SECRET_KEY_BASE: gen_base64 48
+    "supavisor-secret-key-base": 64,  # the same SECRET_KEY_BASE
+    "vault-enc-key": 32,  # gen_hex 16
+    "pg-meta-crypto-key": 32,  # gen_base64 24
+    "s3-access-key-id": 32,  # gen_hex 16
+    "s3-access-key-secret": 64,  # gen_hex 32
+    "dashboard-password": 32,  # gen_hex 16
+}
+
+
+def test_secrets_upstream_also_makes_are_as_long_as_upstreams(current: Run) -> None:
+    generated = _generated(current)
+    assert {name: int(generated[name].inputs["length"]) for name in UPSTREAM_LENGTHS} == (
+        UPSTREAM_LENGTHS
+    )
+
+
 def test_every_generator_argument_is_frozen(current: Run) -> None:
     """A code change to a generator's arguments must never regenerate an existing secret:
     every argument the program passes is one the engine is told to ignore changes of."""
