@@ -40,7 +40,7 @@ from components.edge_settings import (
     EdgeSettingsError,
     check_hostname,
 )
-from components.naming import gateway_upstream
+from components.naming import EDGE_VOLUME, gateway_upstream
 
 if TYPE_CHECKING:
     from automation.context import FleetContext
@@ -370,6 +370,10 @@ class EdgeWorkspace(Protocol):
         """Set the secret config keys, deploy the edge stack of ``host``; its outputs."""
         ...
 
+    def remove(self, host: str, on_output: OnOutput) -> bool:
+        """Destroy the edge stack of ``host`` and remove it; False if it was never deployed."""
+        ...
+
 
 class PulumiEdgeWorkspace:
     """EdgeWorkspace on a LocalWorkspace over ``edge/`` (same backend and secrets)."""
@@ -377,22 +381,39 @@ class PulumiEdgeWorkspace:
     def __init__(self, edge_dir: Path, env: Mapping[str, str], secrets_provider: str | None):
         self._edge_dir, self._env, self._secrets = edge_dir, dict(env), secrets_provider
 
+    def _workspace(self):
+        from pulumi import automation as auto
+
+        try:
+            return auto.LocalWorkspace(
+                work_dir=str(self._edge_dir), env_vars=self._env, secrets_provider=self._secrets
+            )
+        except FileNotFoundError as exc:
+            raise FleetError("the Pulumi CLI is not installed or not on PATH") from exc
+
     def up(
         self, host: str, secret_config: Mapping[str, str], on_output: OnOutput
     ) -> Mapping[str, object]:
         from pulumi import automation as auto
 
-        try:
-            workspace = auto.LocalWorkspace(
-                work_dir=str(self._edge_dir), env_vars=self._env, secrets_provider=self._secrets
-            )
-        except FileNotFoundError as exc:
-            raise FleetError("the Pulumi CLI is not installed or not on PATH") from exc
-        stack = auto.Stack.create_or_select(host, workspace)
+        stack = auto.Stack.create_or_select(host, self._workspace())
         for key, value in secret_config.items():
             stack.set_config(key, auto.ConfigValue(value=value, secret=True))
         result = stack.up(on_output=on_output, color="never", show_secrets=False)
         return {name: value.value for name, value in result.outputs.items()}
+
+    def remove(self, host: str, on_output: OnOutput) -> bool:
+        from pulumi import automation as auto
+
+        workspace = self._workspace()
+        try:
+            stack = auto.Stack.select(host, workspace)
+        except auto.StackNotFoundError:
+            return False
+        stack.destroy(on_output=on_output, color="never")
+        # `stack rm` also deletes edge/stacks/Pulumi.<host>.yaml (no --preserve-config).
+        workspace.remove_stack(host)
+        return True
 
 
 def write_edge_stack(edge_dir: Path, host: str, config: Mapping[str, Any]) -> Path:
@@ -524,6 +545,38 @@ class EdgeFleet:
                     "on that host"
                 )
 
+    def remove(
+        self, host: str, stacks: Sequence[StackFile], on_output: OnOutput | None = None
+    ) -> None:
+        """Take a host's edge down: destroy its stack and drop its stack file.
+
+        ``stacks`` are the projects on that host. Refused while any of them is behind the edge:
+        their gateways are attached to the edge network (Docker refuses to remove a network
+        in use) and their https URLs would stop answering. The data volume is retained, so a
+        later edge on the host serves the same certificates and keeps its ACME account.
+        """
+        behind = sorted(stack.ref for stack in stacks if project_names(stack))
+        if behind:
+            raise FleetError(
+                f"edge {host}: projects {', '.join(behind)} are behind it; nothing was removed. "
+                "Delete them first (`supabase-fleet delete <ref>`), or take each off the edge "
+                "(`pulumi config rm domain` and `customDomains`, `pulumi config set "
+                "publishGatewayPorts true`, then `supabase-fleet up <ref>`)"
+            )
+        path = self.edge_dir / "stacks" / f"Pulumi.{host}.yaml"
+        deployed = self.workspace_factory().remove(host, on_output or (lambda _line: None))
+        path.unlink(missing_ok=True)  # a file for a stack that was never deployed
+        done = "destroyed its proxy, loader and network" if deployed else "nothing was deployed"
+        self.say(
+            f"edge {host}: {done}; the volume {EDGE_VOLUME} (certificates, ACME account) is "
+            f"kept: `docker volume rm {EDGE_VOLUME}` on that host removes it"
+        )
+        if host in self.hosts:
+            self.say(
+                f"host {host} still has an edge section in {self.inventory_path}: the next "
+                "create or sync there sets the edge up again; remove the section to stop that"
+            )
+
     def status(self, host: str, spec: EngineSpec) -> str:
         """Routes of the host's edge stack and the certificate the proxy serves for each name."""
         if host not in self.hosts:
@@ -578,6 +631,19 @@ def sync_edges(ctx: FleetContext, hosts: Iterable[str]) -> None:
     """Rewrite and bring up the edges of ``hosts`` from the stack files as they are now."""
     stacks = [stack for stack in stackfiles.scan(ctx.config.stacks_dir).stacks if not stack.error]
     edge_of(ctx).sync(plan_edges(ctx, stacks, hosts))
+
+
+def remove_edge(ctx: FleetContext, host: str) -> None:
+    """Take the edge of inventory host ``host`` down (see EdgeFleet.remove)."""
+    stacks = stackfiles.scan(ctx.config.stacks_dir).stacks
+    broken = [str(stack.path) for stack in stacks if stack.error]
+    if broken:  # an unreadable file may be a project behind this edge
+        raise FleetError(
+            f"edge {host}: cannot tell which projects are behind it; fix {', '.join(broken)} "
+            "first (nothing was removed)"
+        )
+    mine = [stack for stack in stacks if spec_for_stack(ctx.inventory, stack).name == host]
+    edge_of(ctx).remove(host, mine)
 
 
 def hosts_of(ctx: FleetContext, stacks: Iterable[StackFile]) -> set[str]:

@@ -1,4 +1,4 @@
-"""The ``edge`` subcommands of ``supabase-fleet``: ``edge status <host>``, ``edge sync <host>``.
+"""The ``edge`` subcommands of ``supabase-fleet``: ``edge status|sync|remove <host>``.
 
 Registered like the other command modules (``register(commands, parents)``, each verb
 setting ``run(ctx, args)``).
@@ -9,17 +9,23 @@ from __future__ import annotations
 import argparse
 
 from automation.context import FleetContext
-from automation.edge import edge_of, sync_edges
+from automation.edge import edge_of, remove_edge, sync_edges
 from automation.errors import FleetError
 
 
-def _host(ctx: FleetContext, name: str):
+def _inventory_host(ctx: FleetContext, name: str):
     specs = {spec.name: spec for spec in ctx.inventory}
     if name not in specs:
         raise FleetError(f"unknown host {name!r}; the inventory has: {', '.join(specs)}")
+    return specs[name]
+
+
+def _host(ctx: FleetContext, name: str):
+    """An inventory host with an edge section."""
+    spec = _inventory_host(ctx, name)
     if name not in edge_of(ctx).hosts:
         raise FleetError(f"host {name!r} has no edge section in {ctx.config.inventory_path}")
-    return specs[name]
+    return spec
 
 
 def status(ctx: FleetContext, host: str) -> int:
@@ -35,10 +41,22 @@ def sync(ctx: FleetContext, host: str) -> int:
     return 0
 
 
+def remove(ctx: FleetContext, host: str, *, yes: bool) -> int:
+    """Destroy the host's edge stack (refused while projects are behind it); the host needs
+    no edge section any more, so the section can be removed first."""
+    _inventory_host(ctx, host)
+    prompt = f"Remove the edge proxy of host {host} (certificates are kept)? [y/N] "
+    if not yes and not ctx.confirm(prompt):
+        ctx.say("nothing removed (confirm, or pass --yes)")
+        return 1
+    remove_edge(ctx, host)
+    return 0
+
+
 def register(
     commands: argparse._SubParsersAction, parents: dict[str, argparse.ArgumentParser]
 ) -> None:
-    """Add ``edge status`` and ``edge sync``."""
+    """Add ``edge status``, ``edge sync`` and ``edge remove``."""
     edge = commands.add_parser(
         "edge", parents=[parents["state"]], help="the HTTPS edge proxy of a host"
     )
@@ -50,3 +68,9 @@ def register(
         parser = verbs.add_parser(verb, parents=[parents["state"]], help=text)
         parser.add_argument("host", help="inventory host name")
         parser.set_defaults(run=lambda ctx, a, run=run: run(ctx, a.host))
+    parser = verbs.add_parser(
+        "remove", parents=[parents["state"]], help="destroy the host's edge (keeps certificates)"
+    )
+    parser.add_argument("host", help="inventory host name")
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask first")
+    parser.set_defaults(run=lambda ctx, a: remove(ctx, a.host, yes=a.yes))

@@ -60,8 +60,9 @@ def ports_text(stack: StackFile) -> str:
 
 
 def deploy(ctx: FleetContext, stack: StackFile, report: Report) -> dict[str, Output]:
-    """``up`` one project after the engine checks (socket, stale containers)."""
+    """``up`` one project after the engine checks (socket, CPUs, stale containers)."""
     preflight.check_socket(ctx, stack)
+    preflight.check_cpus(ctx, stack)
     replace = preflight.stale_containers(ctx, stack, report)
     return ctx.workspace.up(stack.name, report, replace)
 

@@ -1,9 +1,13 @@
-"""Checks on the engine before a project's ``up``: the Docker socket, and stale containers.
+"""Checks on the engine before a project's ``up``: the Docker socket, CPU limits the host
+can give, and stale containers.
 
 - Vector mounts ``dockerSocket`` from the Docker host. On a remote or rootless engine
   that path may not exist there, and Docker would then create an empty directory in its
   place. The fleet asks the engine itself (a probe container it creates but never starts;
   see ``Engine.path_exists``) and refuses the ``up`` with the fix instead.
+- Docker refuses a container whose ``--cpus`` is above the host's CPU count, mid-``up``,
+  after the containers before it were made. The fleet compares each ``resources.<service>
+  .cpus`` with the engine's CPU count first.
 - A container whose health wait timed out stays in the stack's state, and a second plain
   ``pulumi up`` then counts it as done without any health check (pulumi/pulumi#1836). So
   every container the state records that is missing, stopped or unhealthy on the engine is
@@ -43,6 +47,26 @@ def check_socket(ctx: FleetContext, stack: StackFile) -> None:
         f"`pulumi config set dockerSocket <path> --stack {stack.name}` or set "
         "`logs: false`"
     )
+
+
+def check_cpus(ctx: FleetContext, stack: StackFile) -> None:
+    """Raise RuntimeError when a service asks for more CPUs than its host has."""
+    limits = stack.cpu_limits
+    if stack.paused or not limits:
+        return
+    spec = spec_for_stack(ctx.inventory, stack)
+    host_cpus = ctx.engine(spec).facts().cpus
+    if host_cpus is None:
+        return
+    over = {service: cpus for service, cpus in sorted(limits.items()) if cpus > host_cpus}
+    if over:
+        service = next(iter(over))
+        raise RuntimeError(
+            f"resources {', '.join(f'{s}.cpus={c:g}' for s, c in over.items())}: host "
+            f"{spec.name} has {host_cpus} CPUs and Docker refuses a container more; set at "
+            f"most {host_cpus}, e.g. `pulumi config set --path resources.{service}.cpus "
+            f"{host_cpus} --stack {stack.name}`"
+        )
 
 
 def stale_containers(ctx: FleetContext, stack: StackFile, report: Report) -> list[str]:

@@ -170,6 +170,19 @@ class StackFile:
         return None if value is None else _as_bool(value)
 
     @property
+    def cpu_limits(self) -> dict[str, float]:
+        """Each service's ``resources.<service>.cpus`` that is set and a number (a value
+        that is not, the program itself refuses with the fix)."""
+        value = _structured(self.path, "resources", self.get("resources") or {}, dict)
+        limits = {}
+        for service, resources in value.items():
+            cpus = resources.get("cpus") if isinstance(resources, dict) else None
+            with contextlib.suppress(TypeError, ValueError):
+                if not isinstance(cpus, bool):
+                    limits[str(service)] = float(cpus)  # `config set --path` may store "1.5"
+        return limits
+
+    @property
     def exclude(self) -> list[str]:
         """Optional services switched off for this project."""
         value = _structured(self.path, "exclude", self.get("exclude") or [], list)

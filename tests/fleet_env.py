@@ -38,7 +38,7 @@ class FakeEngine:
         self.in_use: set[str] = set()
         self.closed = False
         self.paths = {"/var/run/docker.sock", "/run/d.sock"}
-        self.log_facts = EngineFacts("json-file", {}, rootless=False)
+        self.log_facts = EngineFacts("json-file", {}, rootless=False, cpus=4)
         self.delay = 0.0
         """Seconds each ping and port check takes, to widen race windows."""
 

@@ -12,9 +12,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from fake_pulumi import FakeBackend
 from fleet_env import LOCAL, Env
 
-from automation.edge import certificate_state, check_names, dns_problems, edge_of
+from automation.edge import (
+    PulumiEdgeWorkspace,
+    certificate_state,
+    check_names,
+    dns_problems,
+    edge_of,
+)
 from automation.engine import EngineSpec
 from automation.errors import FleetError
 from automation.stackfiles import StackFile
@@ -61,6 +68,11 @@ class EdgeEnv(Env):
                 env.backend.calls.append(("edge-up", host))
                 env.secrets.append(dict(secret_config))
                 return {"loaderExitCode": env.loader_exit}
+
+            def remove(self, host, on_output) -> bool:
+                deployed = ("edge-up", host) in env.backend.calls
+                env.backend.calls.append(("edge-remove", host))
+                return deployed
 
         edge.workspace_factory = FakeEdgeWorkspace
         edge.resolve = lambda name: self.resolved.get(name, {"127.0.0.1"})
@@ -321,3 +333,67 @@ def test_bad_edge_inventory_is_refused(tmp_path, monkeypatch, capsys, edge, mess
     assert env.main("create", "shop") == 2
     assert message in capsys.readouterr().err
     assert env.stack_files() == {}
+
+
+def test_edge_remove_is_refused_while_a_project_is_behind_it(edge_env, capsys) -> None:
+    assert edge_env.main("create", "shop") == 0
+    before = edge_env.edge_file()
+    assert edge_env.main("edge", "remove", "local", "--yes") == 2
+    err = capsys.readouterr().err
+    assert "projects shop are behind it; nothing was removed" in err
+    assert "supabase-fleet delete <ref>" in err and "publishGatewayPorts true" in err
+    assert ("edge-remove", "local") not in edge_env.calls
+    assert edge_env.edge_file() == before
+
+
+def test_edge_remove_destroys_the_edge_and_keeps_its_certificates(edge_env) -> None:
+    assert edge_env.main("create", "shop") == 0
+    # A project placed on the host without a domain is not behind the edge.
+    edge_env.write_stack("plain", portSlot=3)
+    assert edge_env.main("delete", "shop", "--yes") == 0
+    assert edge_env.main("edge", "remove", "local") == 1  # nobody confirmed
+    assert edge_env.answers[-1].startswith("Remove the edge proxy of host local")
+    assert "nothing removed (confirm, or pass --yes)" in edge_env.out.getvalue()
+    assert ("edge-remove", "local") not in edge_env.calls
+    edge_env.out.truncate(0)
+    assert edge_env.main("edge", "remove", "local", "--yes") == 0
+    out = edge_env.out.getvalue()
+    assert edge_env.calls[-1] == ("edge-remove", "local")
+    assert not (edge_env.project / "edge" / "stacks" / "Pulumi.local.yaml").exists()
+    assert "destroyed its proxy, loader and network" in out
+    assert "`docker volume rm supabase-edge-data` on that host" in out
+    assert "still has an edge section" in out
+
+
+def test_edge_remove_of_an_unknown_host_or_with_a_broken_stack_file_changes_nothing(
+    edge_env, capsys
+) -> None:
+    assert edge_env.main("edge", "remove", "nowhere", "--yes") == 2
+    assert "unknown host 'nowhere'; the inventory has: local" in capsys.readouterr().err
+    (edge_env.stacks_dir / "Pulumi.broken.yaml").write_text("config: [")
+    assert edge_env.main("edge", "remove", "local", "--yes") == 2
+    assert "Pulumi.broken.yaml first (nothing was removed)" in capsys.readouterr().err
+    assert ("edge-remove", "local") not in edge_env.calls
+
+
+def test_the_pulumi_edge_workspace_destroys_before_it_removes_the_stack(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Through the Automation API's real signatures: destroy, then `stack rm` (which refuses a
+    stack that still has resources and deletes the stack file); never deployed: False."""
+    edge_dir = tmp_path / "edge"
+    (edge_dir / "stacks").mkdir(parents=True)
+    backend = FakeBackend(edge_dir / "stacks")
+    backend.install(monkeypatch)
+    workspace = PulumiEdgeWorkspace(edge_dir, {}, None)
+    assert workspace.remove("local", print) is False
+    (edge_dir / "stacks" / "Pulumi.local.yaml").write_text("config: {}\n")
+    workspace.up("local", {}, lambda _line: None)
+    assert backend.stacks["local"].resources  # the fake's up deployed something
+    assert workspace.remove("local", lambda _line: None) is True
+    assert [call for call in backend.calls if call[0] != "up"] == [
+        ("destroy", "local"),
+        ("remove_stack", "local"),
+    ]
+    assert "local" not in backend.stacks
+    assert not (edge_dir / "stacks" / "Pulumi.local.yaml").exists()

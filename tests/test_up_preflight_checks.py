@@ -107,3 +107,36 @@ def test_rootless_hint_only_for_rootless_engines(env: Env):
         "vector mounts it (this engine runs rootless: its socket is "
         "/run/user/<uid>/docker.sock); set" in str(error.value)
     )
+
+
+def test_up_refuses_more_cpus_than_the_host_has_before_anything_changes(env: Env, capsys):
+    """Docker would refuse the container mid-``up``, after the ones before it were made."""
+    env.write_stack("shop", portSlot=0, resources={"db": {"cpus": 6}, "auth": {"cpus": 4.5}})
+    assert env.main("up", "shop") != 0
+    assert env.calls == []
+    message = capsys.readouterr().err + env.err.getvalue() + env.out.getvalue()
+    assert "resources auth.cpus=4.5, db.cpus=6: host local has 4 CPUs" in message
+    assert "`pulumi config set --path resources.auth.cpus 4 --stack shop`" in message
+
+
+@pytest.mark.parametrize(
+    ("resources", "paused"),
+    [
+        ({"db": {"cpus": 4}}, False),  # exactly the host's count is allowed
+        ({"db": {"cpus": "1.5"}}, False),  # `config set --path` stores a string
+        ({"db": {"memoryMb": 99999}}, False),  # memory is not capped by the host's CPUs
+        ({"db": {"cpus": 64}}, True),  # a paused project makes no containers
+    ],
+)
+def test_cpu_limits_the_host_can_give_pass(env: Env, resources, paused):
+    env.write_stack("shop", portSlot=0, resources=resources, paused=paused)
+    preflight.check_cpus(env.context(), _stack(env, "shop"))
+
+
+def test_a_host_that_does_not_say_its_cpus_is_not_second_guessed(env: Env):
+    env.engines[LOCAL].log_facts = EngineFacts("json-file", {}, rootless=False, cpus=None)
+    env.write_stack("shop", portSlot=0, resources={"db": {"cpus": 64}})
+    preflight.check_cpus(env.context(), _stack(env, "shop"))
+    env.engines[LOCAL].log_facts = EngineFacts("json-file", {}, rootless=False, cpus=2)
+    with pytest.raises(RuntimeError, match=r"db.cpus=64: host local has 2 CPUs"):
+        preflight.check_cpus(env.context(), _stack(env, "shop"))

@@ -184,13 +184,18 @@ def restore(
     *,
     checked: bool = False,
 ) -> str:
-    """Put ``project`` back as it was at ``manifest`` (``checked``: preflight already ran)."""
+    """Put ``project`` back as it was at ``manifest`` (``checked``: preflight already ran).
+
+    A running project is stopped for the load and started again; a paused one stays paused.
+    """
     if not checked:
         preflight(target, manifest, project)
     if not confirm(f"Replace the database and volumes of {project.ref} with {manifest.id}? [y/N] "):
         raise FleetError("nothing restored (confirm, or pass --yes)")
-    report("stopping the project")
-    project.set_paused(True, report)
+    was_paused = project.stack.paused
+    if not was_paused:
+        report("stopping the project")
+        project.set_paused(True, report)
     try:
         load_data(project, target, manifest, key, report)
     except Exception as exc:
@@ -198,6 +203,11 @@ def restore(
             f"{exc}; the project stays paused with its data partly replaced: run the same "
             f"restore again (the backup is unchanged)"
         ) from exc
+    if was_paused:
+        return (
+            f"restored from {manifest.id}; PAUSED as before "
+            f"(`supabase-fleet resume {project.ref}` starts it)"
+        )
     report("starting the project")
     project.set_paused(False, report)
     project.wait_active()
