@@ -56,10 +56,13 @@ def remove(ctx: FleetContext, host: str, *, yes: bool) -> int:
 def register(
     commands: argparse._SubParsersAction, parents: dict[str, argparse.ArgumentParser]
 ) -> None:
-    """Add ``edge status``, ``edge sync`` and ``edge remove``."""
-    edge = commands.add_parser(
-        "edge", parents=[parents["state"]], help="the HTTPS edge proxy of a host"
-    )
+    """Add ``edge status``, ``edge sync`` and ``edge remove``.
+
+    The state options (``--home``, ``--backend-url``...) belong to each verb only: given
+    before the verb, argparse would accept them and then let the verb's defaults replace
+    them, so the command would run against another backend than the one asked for.
+    """
+    edge = commands.add_parser("edge", help="the HTTPS edge proxy of a host")
     verbs = edge.add_subparsers(dest="edge_command", required=True, metavar="VERB")
     for verb, run, text in (
         ("status", status, "routes and the certificate served for each name"),

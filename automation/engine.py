@@ -101,6 +101,8 @@ class Engine:
         with self._errors():
             if url.startswith("ssh://"):
                 if self._tunnel is None or not self._tunnel.alive():
+                    if self._tunnel is not None:  # a dead one still holds its folder
+                        self._tunnel.close()
                     self._tunnel = _SshTunnel(url, self.spec.socket_path, self._timeout)
                 url = f"unix://{self._tunnel.socket}"
             tls: docker.tls.TLSConfig | bool = False

@@ -199,7 +199,7 @@ def _observe_one(
     status.problems[:0] = [p for p in (*problems, config_error, history_error) if p]
     if problems and status.status != Status.DELETED:
         status = ProjectStatus(status.ref, status.host, Status.FAILED, status.problems)
-    return Observed(status, stack, list(containers or []), ports)
+    return Observed(status, stack, list(containers or []), ports, spec)
 
 
 def _containers(ctx: FleetContext, spec: EngineSpec) -> EngineAnswer:
@@ -319,8 +319,8 @@ def status(
     view = show(ctx, ref, views.STATUS, as_json=as_json, watch=watch)
     if view is None:
         return 0
-    if not as_json:
-        say_urls(ctx, [item.stack for item in view.projects if item.stack and not item.stack.error])
+    if not as_json:  # only projects on a known engine: the others are FAILED already
+        say_urls(ctx, [item.stack for item in view.projects if item.stack and item.spec])
     return 0 if all(item.status.status in HEALTHY for item in view.projects) else 1
 
 

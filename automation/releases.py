@@ -98,8 +98,8 @@ def render_credentials(values: Mapping[str, str], output: str) -> str:
 
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` readable by its owner only (0600), all or nothing."""
-    directory = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", text=True)
+    # A bare file name's parent is Path("."): the temporary file sits next to the target.
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", text=True)
     try:
         os.fchmod(handle, 0o600)
         with os.fdopen(handle, "w") as stream:

@@ -41,6 +41,8 @@ class Observed:
     containers: list[ContainerState] = field(default_factory=list)
     ports: dict[str, int] | None = None
     """Host ports by setting name; None when unknown (no stack file) or invalid."""
+    spec: EngineSpec | None = None
+    """The engine the project runs on; None when its stack file names none usable."""
 
 
 @dataclass

@@ -71,6 +71,10 @@ class FakeBackend:
         self.seen: list[tuple[str, dict]] = []
         """(stack, config) read from the stack file by each up, in order."""
         self.replaced: list[tuple[str, list[str]]] = []
+        self.options: list[tuple[str, str, dict]] = []
+        """(operation, stack, keyword arguments other than on_output) of each operation."""
+        self.config_set: list[tuple[str, str, auto.ConfigValue]] = []
+        """(stack, key, value) of each ``pulumi config set``."""
         self.delay = 0.0
         self.on_deploy: Callable[[str, dict], None] = lambda name, config: None
         self._lock = threading.Lock()
@@ -122,16 +126,35 @@ class FakeBackend:
                 self.stacks[name] = FakeStack(name)
         stack = mock.create_autospec(REAL_STACK, instance=True)
         stack.name = name
-        stack.up.side_effect = lambda **kw: self._up(name, **kw)
-        stack.preview.side_effect = lambda **kw: self._preview(name, **kw)
-        stack.refresh.side_effect = lambda **kw: self._simple(name, "refresh", **kw)
-        stack.destroy.side_effect = lambda **kw: self._destroy(name, **kw)
+        stack.up.side_effect = lambda **kw: self._up(name, **self._note("up", name, kw))
+        stack.preview.side_effect = lambda **kw: self._preview(
+            name, **self._note("preview", name, kw)
+        )
+        stack.refresh.side_effect = lambda **kw: self._simple(
+            name, "refresh", **self._note("refresh", name, kw)
+        )
+        stack.destroy.side_effect = lambda **kw: self._destroy(
+            name, **self._note("destroy", name, kw)
+        )
+        stack.set_config.side_effect = lambda key, value, path=False: self._set_config(
+            name, key, value
+        )
         stack.outputs.side_effect = lambda: self._outputs(name)
         stack.history.side_effect = lambda **kw: self._history(name, **kw)
         stack.export_stack.side_effect = lambda: auto.Deployment(
             3, {"resources": list(self.stacks[name].resources)}
         )
         return stack
+
+    def _note(self, op: str, name: str, kwargs: dict) -> dict:
+        with self._lock:
+            self.options.append((op, name, {k: v for k, v in kwargs.items() if k != "on_output"}))
+        return kwargs
+
+    def _set_config(self, name: str, key: str, value: auto.ConfigValue) -> None:
+        self._record("set_config", name)
+        with self._lock:
+            self.config_set.append((name, key, value))
 
     # -- operations --------------------------------------------------------------------
 
@@ -190,6 +213,8 @@ class FakeBackend:
 
     def _preview(self, name: str, on_output=None, **kwargs) -> auto.PreviewResult:
         self._record("preview", name)
+        if on_output is not None:
+            on_output(f"Previewing update ({name})")
         stack = self.stacks[name]
         planned = len(self.containers_of(name, self.read_config(name))) + OTHER_RESOURCES
         if not stack.history:  # never deployed: everything is new
@@ -200,12 +225,16 @@ class FakeBackend:
         self._record("outputs", name)
         return dict(self.stacks[name].outputs)
 
-    def _simple(self, name: str, kind: str, **kwargs) -> None:
+    def _simple(self, name: str, kind: str, on_output=None, **kwargs) -> None:
         self._record(kind, name)
+        if on_output is not None:
+            on_output(f"{kind.capitalize()}ing ({name})")
         self.stacks[name].history.insert(0, _summary(kind, "succeeded"))
 
     def _destroy(self, name: str, on_output=None, **kwargs) -> None:
         self._record("destroy", name)
+        if on_output is not None:
+            on_output(f"Destroying ({name})")
         stack = self.stacks[name]
         stack.resources = []
         stack.outputs = {}

@@ -183,3 +183,23 @@ def test_retention_deletes_oldest_first_whatever_the_ids():
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     backups = [("z", start), ("a", start + timedelta(days=1)), ("m", start + timedelta(days=2))]
     assert retention.to_delete(backups, retention.Policy(keep_last=1)) == ["z", "a"]
+
+
+def test_a_manifest_opened_by_hand_is_indented_sorted_json():
+    """`age -d -i backup.key manifest... | zstd -d` shows one field per line, sorted."""
+    text = _manifest([Part("globals", "globals", 10, 7, "a" * 64)]).to_json().decode()
+    lines = text.splitlines()
+    top = [line for line in lines if line.startswith(' "')]  # one space: the first level
+    names = [line.split('"')[1] for line in top]
+    assert names == sorted(names) and "db_image" in names and "row_counts" in names
+    assert lines[0] == "{" and lines[-1] == "}"
+    assert '  "postgres": {' in lines  # the second level is indented again, one space more
+
+
+def test_unreadable_manifests_and_parts_are_named_by_backup_and_file(tmp_path: Path, key):
+    target, manifest = _store(tmp_path, key, {"globals": ("globals", "", b"roles")})
+    wrong = x25519.Identity.generate()
+    with pytest.raises(FleetError, match=rf"^{ID}/{MANIFEST}: cannot decrypt"):
+        catalog.load_manifest(target, REF, ID, wrong)
+    with pytest.raises(FleetError, match=rf"^{ID}/globals\.zst\.age: cannot decrypt"):
+        catalog.read_part(target, manifest, manifest.parts[0], wrong)

@@ -130,3 +130,13 @@ def test_key_file_that_is_not_an_identity_is_named(tmp_path: Path, content):
     path.chmod(0o600)
     with pytest.raises(FleetError, match=r"is not an age identity \(AGE-SECRET-KEY-1\.\.\.\)"):
         archive.load_key(path)
+
+
+def test_the_key_and_its_folder_are_private_whatever_the_umask(tmp_path: Path):
+    before = os.umask(0)
+    try:
+        archive.ensure_key(tmp_path / "home")
+    finally:
+        os.umask(before)
+    assert (tmp_path / "home").stat().st_mode & 0o777 == 0o700
+    assert archive.key_path(tmp_path / "home").stat().st_mode & 0o777 == 0o600

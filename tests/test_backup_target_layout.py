@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import boto3
+import botocore.exceptions
 import pytest
 from moto import mock_aws
 
@@ -201,3 +202,66 @@ def test_missing_s3_credentials_name_the_variables(monkeypatch):
         "no S3 credentials for s3://bkt/ at http://127.0.0.1:9: set AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY (or an AWS profile)"
     )
+
+
+@pytest.fixture
+def open_umask():
+    """A umask that takes nothing away, so the modes seen are the ones the code asks for."""
+    before = os.umask(0)
+    yield
+    os.umask(before)
+
+
+def test_local_folders_are_the_owners_only_whatever_the_umask(tmp_path: Path, open_umask):
+    target = targets.LocalTarget(tmp_path / "b")
+    staging = target.stage("shop", ID)
+    modes = {
+        path.name: path.stat().st_mode & 0o777
+        for path in (tmp_path / "b", tmp_path / "b" / "shop", staging.temp)
+    }
+    assert modes == {"b": 0o700, "shop": 0o700, f".{ID}.partial": 0o700}
+
+
+class _Unreachable:
+    """An S3 client whose every call fails as an unreachable endpoint does."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str]] = []
+
+    def _fail(self, call: str, key: str) -> None:
+        self.asked.append((call, key))
+        raise botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+
+    def abort_multipart_upload(self, Bucket: str, Key: str, UploadId: str) -> None:
+        self._fail("abort", Key)
+
+    def delete_object(self, Bucket: str, Key: str) -> None:
+        self._fail("delete", Key)
+
+
+def test_s3_abort_tries_every_part_even_when_the_endpoint_is_gone(bucket):
+    target = targets.S3Target("bkt", "p", None)
+    staging = target.stage("shop", ID)
+    with staging.part("a.zst.age") as write:
+        write(b"done")
+    with pytest.raises(RuntimeError), staging.part("b.zst.age") as write:
+        raise RuntimeError("source broke")
+    target.s3 = _Unreachable()
+    staging.abort()  # the backup already failed: cleaning up must not hide why
+    assert target.s3.asked == [
+        ("abort", f"p/shop/{ID}/b.zst.age"),
+        ("delete", f"p/shop/{ID}/a.zst.age"),
+    ]
+
+
+def test_an_unreachable_endpoint_is_tried_a_few_times_then_named(monkeypatch):
+    for name, value in (("AWS_ACCESS_KEY_ID", "t"), ("AWS_SECRET_ACCESS_KEY", "t"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):  # fmt: skip
+        monkeypatch.setenv(name, value)
+    target = targets.S3Target("bkt", "p", "http://127.0.0.1:9")
+    tries: list[str] = []
+    target.s3.meta.events.register("before-send", lambda request, **_: tries.append(request.url))
+    with pytest.raises(targets.TargetError, match="is unreachable"):
+        target.stage("shop", ID)
+    assert tries == ["http://127.0.0.1:9/bkt"] * 4  # the first try and 3 retries
+    assert target.s3.meta.config.connect_timeout == 5  # a dead host fails in seconds

@@ -135,6 +135,68 @@ def test_the_real_context_uses_the_flags(tmp_path: Path, monkeypatch):
         ctx.close()
 
 
+def test_the_real_context_gives_pulumi_the_secrets_provider_and_backend(
+    tmp_path: Path, monkeypatch
+):
+    from unittest import mock
+
+    from pulumi import automation as auto
+
+    workspaces = mock.MagicMock()
+    workspaces.return_value.list_stacks.return_value = []
+    monkeypatch.setattr(auto, "LocalWorkspace", workspaces)
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "Pulumi.yaml").write_text("name: supabase\n")
+    args = cli.build_parser().parse_args(
+        ["list", "--home", str(tmp_path / "home"), "--project-dir", str(tmp_path / "proj"),
+         "--backend-url", "s3://fleet-state", "--secrets-provider", "awskms://alias/fleet"]
+    )  # fmt: skip
+    ctx = cli.make_context(args)
+    try:
+        assert ctx.workspace.list_stacks() == []
+    finally:
+        ctx.close()
+    kwargs = workspaces.call_args.kwargs
+    assert kwargs["secrets_provider"] == "awskms://alias/fleet"
+    assert kwargs["work_dir"] == str(tmp_path / "proj")
+    assert kwargs["env_vars"] == {"PULUMI_BACKEND_URL": "s3://fleet-state"}
+
+
+def test_help_says_what_each_state_option_defaults_to(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["status", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for option, says in (
+        ("--home HOME", "fleet home (default $SUPABASE_FLEET_HOME or ~/.supabase-fleet)"),
+        ("--project-dir PROJECT_DIR", "directory holding Pulumi.yaml (default: this repo)"),
+        (
+            "--backend-url BACKEND_URL",
+            "Pulumi backend (default $PULUMI_BACKEND_URL or file://<home>/state)",
+        ),
+        ("--secrets-provider SECRETS_PROVIDER", "Pulumi secrets provider (default passphrase)"),
+        ("--inventory INVENTORY", "hosts file (default <home>/hosts.yaml)"),
+        ("--watch SECONDS", "redraw every SECONDS"),
+        ("--json", "machine-readable output"),
+    ):
+        assert f"{option} {says}" in text, option
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["up", "--help"])
+    assert "--parallel N projects at a time" in " ".join(capsys.readouterr().out.split())
+
+
+def test_help_lists_the_observation_commands_with_what_they_show(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for command, says in (
+        ("list", "projects by host with status"),
+        ("status", "status and why services are not healthy"),
+        ("credentials", "URLs and keys, like `supabase status`"),
+        ("logs", "a service's log"),
+    ):
+        assert f"{command} {says}" in text, command
+
+
 def test_dead_stdout_is_pointed_at_dev_null(monkeypatch):
     sources: list[int] = []
     monkeypatch.setattr(cli.os, "dup2", lambda src, dst: sources.append(src))
@@ -167,3 +229,13 @@ def test_edge_sync_rewrites_only_the_named_host(monkeypatch):
     monkeypatch.setattr(edge_cli, "sync_edges", lambda ctx, hosts: synced.append(list(hosts)))
     assert edge_cli.sync("ctx", "h1") == 0
     assert synced == [["h1"]]
+
+
+def test_state_options_go_after_the_edge_verb_and_are_never_dropped(capsys):
+    parser = cli.build_parser()
+    args = parser.parse_args(["edge", "sync", "h1", "--backend-url", "s3://fleet-state"])
+    assert (args.host, args.backend_url) == ("h1", "s3://fleet-state")
+    with pytest.raises(SystemExit) as exit_info:  # before the verb: refused, not ignored
+        parser.parse_args(["edge", "--backend-url", "s3://fleet-state", "sync", "h1"])
+    assert exit_info.value.code == 2
+    assert "usage: supabase-fleet edge [-h] VERB ...\n" in capsys.readouterr().err

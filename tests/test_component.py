@@ -22,6 +22,8 @@ from pulumi_harness import (
     run,
 )
 
+from components.services import _dependency_order
+from components.services.base import ServiceSpec
 from components.settings import ALL_SERVICES, load_settings
 from components.supabase_project import SupabaseProject, SupabaseProjectArgs
 
@@ -93,6 +95,7 @@ def build(
         pulumi.export("logflareApiKey", project.secrets.logflare_api_key)
         pulumi.export("dbUrl", project.db_url)
         pulumi.export("studioUrl", project.studio_url)
+        pulumi.export("poolerUrls", [project.pooler_url, project.pooler_transaction_url])
 
     if clock is None:
         return run(program, stack=stack)
@@ -188,6 +191,35 @@ def test_every_child_has_the_component_as_parent_and_its_docker_provider(project
             assert child.provider.split("::")[3] == provider.name, (child.typ, child.name)
         else:
             assert "providers:docker" not in child.provider, child.name
+
+
+def test_network_and_volumes_carry_the_labels_the_fleet_finds_them_by(project: Run) -> None:
+    (network,) = project.mocks.of_type(":Network")
+    assert reveal(network.inputs["driver"]) == "bridge"
+    owner = {"supabase.project": "shop", "supabase.managed-by": "pulumi"}
+    assert {i["label"]: i["value"] for i in reveal(network.inputs["labels"])} == owner
+    for volume in project.mocks.of_type(":Volume"):
+        key = reveal(volume.inputs["name"]).removeprefix("supabase-shop-")
+        labels = {i["label"]: i["value"] for i in reveal(volume.inputs["labels"])}
+        assert labels == owner | {"supabase.volume": key}
+
+
+def test_postgres_gets_time_to_checkpoint_when_stopped(project: Run) -> None:
+    """Docker's own 10 s for every service; Postgres gets a minute, so a stop or replace
+    shuts it down cleanly instead of leaving crash recovery for the next start."""
+    grace = {
+        service: reveal(container.inputs["destroyGraceSeconds"])
+        for service, container in project.mocks.containers().items()
+    }
+    assert grace.pop("db") == 60
+    assert set(grace.values()) == {10}
+
+
+def test_each_service_is_reached_by_its_own_name_only(project: Run) -> None:
+    for service, container in project.mocks.containers().items():
+        (attachment,) = reveal(container.inputs["networksAdvanced"])
+        extra = ["realtime-dev.supabase-realtime"] if service == "realtime" else []
+        assert attachment["aliases"] == [service, *extra], service
 
 
 def test_the_network_is_deleted_before_it_is_replaced(project: Run) -> None:
@@ -365,6 +397,8 @@ def test_service_environments(project: Run) -> None:
         f"postgresql://postgres:{password}@db:5432/postgres"
     )
     assert project.outputs["dbUrl"] == f"postgresql://postgres:{password}@localhost:20042/postgres"
+    # 2024-04 has no pooler: clients get the direct URL above and no pooler URL at all.
+    assert project.outputs["poolerUrls"] == [None, None]
     assert password.isalnum() and len(password) == 40
 
 
@@ -562,3 +596,19 @@ def test_remote_engine_and_socket_path() -> None:
     )
     assert reveal(containers["db"].inputs["ports"])[0]["ip"] == "0.0.0.0"
     assert result.outputs["dbUrl"].endswith("@engine-2.example.com:20042/postgres")
+
+
+def test_services_start_after_what_they_need_and_a_cycle_is_named() -> None:
+    """The catalog orders services dependencies first, whatever order it lists them in."""
+    specs = {
+        "studio": ServiceSpec("studio", {}, needs=("meta",)),
+        "meta": ServiceSpec("meta", {}, needs=("db",)),
+        "db": ServiceSpec("db", {}),
+        "auth": ServiceSpec("auth", {}, needs=("db",)),
+    }
+    assert [spec.name for spec in _dependency_order(specs)] == ["db", "meta", "studio", "auth"]
+    cycle = specs | {"db": ServiceSpec("db", {}, needs=("studio",))}
+    with pytest.raises(
+        ValueError, match="services depend on each other in a cycle through 'studio'"
+    ):
+        _dependency_order(cycle)

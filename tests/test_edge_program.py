@@ -126,6 +126,7 @@ def behind_edge() -> Run:
             "domain": "shop.example.com",
             "customDomains": ["api.shop.com"],
             "siteUrl": "https://app.shop.com",
+            "additionalRedirectUrls": ["https://app.shop.com/callback"],
         },
         stack="shop",
     )
@@ -140,7 +141,9 @@ def test_gateway_joins_the_edge_network_and_publishes_no_port(behind_edge: Run) 
     others = {s: [n["name"] for n in reveal(c.inputs["networksAdvanced"])]
               for s, c in containers.items() if s != "kong"}  # fmt: skip
     assert all(names == ["supabase-shop"] for names in others.values()), others
-    assert env_of(kong)["KONG_TRUSTED_IPS"] == "0.0.0.0/0,::/0"
+    env = env_of(kong)
+    assert env["KONG_TRUSTED_IPS"] == "0.0.0.0/0,::/0"
+    assert env["KONG_DECLARATIVE_CONFIG"] == "/home/kong/kong.yml"  # the rest stays as it was
 
 
 def test_public_urls_become_https_and_site_url_stays(behind_edge: Run) -> None:
@@ -148,7 +151,8 @@ def test_public_urls_become_https_and_site_url_stays(behind_edge: Run) -> None:
     auth = env_of(containers["auth"])
     assert auth["API_EXTERNAL_URL"] == "https://shop.example.com"
     assert auth["GOTRUE_SITE_URL"] == "https://app.shop.com"
-    assert auth["GOTRUE_URI_ALLOW_LIST"] == "https://api.shop.com/**"
+    # The configured URLs, then every page of each custom domain, as GoTrue's list.
+    assert auth["GOTRUE_URI_ALLOW_LIST"] == "https://app.shop.com/callback,https://api.shop.com/**"
     assert env_of(containers["studio"])["SUPABASE_PUBLIC_URL"] == "https://shop.example.com"
     assert env_of(containers["storage"])["REQUEST_ALLOW_X_FORWARDED_PATH"] == "true"
     assert behind_edge.outputs["apiUrl"] == "https://shop.example.com"
@@ -217,3 +221,86 @@ def test_envoy_behind_the_edge_keeps_the_proxys_forwarded_proto() -> None:
     # Envoy trusts X-Forwarded-Proto only from trusted hops: one, the edge proxy.
     assert hcm({**base, "domain": "shop.example.com"})["xff_num_trusted_hops"] == 1
     assert "xff_num_trusted_hops" not in hcm(base)
+
+
+def _labels(resource) -> dict[str, str]:
+    return {item["label"]: item["value"] for item in reveal(resource.inputs["labels"])}
+
+
+def test_every_edge_object_is_labelled_with_its_role(edge: Run) -> None:
+    roles = {"local-network": "network", "local-data": "data", "local-proxy": "proxy",
+             "local-config": "config"}  # fmt: skip
+    for name, role in roles.items():
+        labels = _labels(_by_name(edge, name))
+        assert labels == {"supabase.edge": role, "supabase.managed-by": "pulumi"}, name
+    assert reveal(_by_name(edge, "local-network").inputs["driver"]) == "bridge"
+    image = reveal(_by_name(edge, "local-image").inputs)
+    # Projects' gateways on the same engine may share layers; never delete it under them.
+    assert image == {"name": "caddy:2.10.2", "keepLocally": True}
+
+
+def test_proxy_keeps_its_state_on_the_volume_and_is_probed_on_its_admin_api(edge: Run) -> None:
+    proxy = reveal(_by_name(edge, "local-proxy").inputs)
+    loader = reveal(_by_name(edge, "local-config").inputs)
+    (mount,) = proxy["mounts"]
+    assert mount == {"type": "volume", "source": "supabase-edge-data", "target": "/data"}
+    assert loader["mounts"] == proxy["mounts"]
+    # Caddy keeps certificates under XDG_DATA_HOME and its autosave under XDG_CONFIG_HOME:
+    # both on the volume, so a replaced proxy resumes with both.
+    env = dict(item.split("=", 1) for item in proxy["envs"])
+    assert env == {"XDG_DATA_HOME": "/data", "XDG_CONFIG_HOME": "/data/config"}
+    # `caddy run --resume --config F`: the uploaded bootstrap is F.
+    run_, resume, flag, path = proxy["command"][1:]
+    assert (run_, resume, flag) == ("run", "--resume", "--config")
+    assert path in _uploads(_by_name(edge, "local-proxy"))
+    # `caddy reload --force --config F --address A`: the loader's upload is F, the admin
+    # API the probe asks is A.
+    assert loader["command"][:5] == ["caddy", "reload", "--force", "--config", "/load/caddy.json"]
+    assert loader["command"][5:] == ["--address", "localhost:2019"]
+    check = proxy["healthcheck"]
+    assert check["tests"] == ["CMD", "wget", "-q", "-O", "/dev/null",
+                              "http://localhost:2019/config/"]  # fmt: skip
+    # A fast probe: the proxy is the whole engine's entry, so `up` waits at most 30 s on it.
+    assert (check["interval"], check["timeout"], check["retries"]) == ("2s", "2s", 15)
+    assert (proxy["restart"], proxy["mustRun"], proxy["wait"]) == ("unless-stopped", True, True)
+    # In-flight requests get time to finish when the proxy itself is replaced.
+    assert proxy["destroyGraceSeconds"] == 30
+    # The loader runs once, to completion, and its output shows in `pulumi up`.
+    assert (loader["mustRun"], loader["attach"], loader["logs"]) == (False, True, True)
+
+
+def test_proxy_binds_the_configured_address_and_trusts_the_test_root() -> None:
+    result = run_edge(
+        {
+            "certificates": {"mode": "acme", "email": "ops@example.com", "caRoot": "ROOT-PEM"},
+            "routes": ROUTES[:1],
+            "bindAddress": "127.0.0.1",
+        }
+    )
+    ports = reveal(_by_name(result, "local-proxy").inputs["ports"])
+    assert [(p["internal"], p["external"], p["ip"]) for p in ports] == [
+        (80, 80, "127.0.0.1"),
+        (443, 443, "127.0.0.1"),
+    ]
+    raw = _by_name(result, "local-config").inputs["uploads"]
+    # Nothing secret to load: `pulumi preview` shows route changes in plain text.
+    assert not is_secret(raw) and not any(is_secret(item["content"]) for item in raw)
+    uploads = _uploads_of(raw)
+    assert uploads["/data/files/acme-ca-root.pem"] == "ROOT-PEM"
+    config = json.loads(uploads["/load/caddy.json"])
+    assert "/data/files/acme-ca-root.pem" in json.dumps(config)
+
+
+def _keys_sorted(value: Any) -> bool:
+    if isinstance(value, dict):
+        return list(value) == sorted(value) and all(map(_keys_sorted, value.values()))
+    if isinstance(value, list):
+        return all(map(_keys_sorted, value))
+    return True
+
+
+def test_config_files_are_written_in_a_stable_key_order(edge: Run) -> None:
+    """Same routes, same bytes: a reordered dict must not replace the loader."""
+    for name, path in (("local-proxy", "/etc/caddy/bootstrap.json"),
+                       ("local-config", "/load/caddy.json")):  # fmt: skip
+        assert _keys_sorted(json.loads(reveal(_uploads(_by_name(edge, name)))[path]))

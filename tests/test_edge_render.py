@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.edge_settings import EdgeSettingsError, parse_edge_settings
+from components.edge_settings import EdgeSettingsError, check_hostname, parse_edge_settings
 from components.naming import gateway_upstream
 from components.releases import RELEASES
 from components.render.caddy import render_caddy_config
@@ -152,3 +152,46 @@ def test_bad_edge_settings_name_the_setting(raw: dict, message: str) -> None:
         parse_edge_settings(raw)
     assert message in str(error.value)
     assert "fix" in str(error.value)
+
+
+FIX = "fix it in edge/stacks/Pulumi.<host>.yaml (the fleet rewrites it: `supabase-fleet edge sync <host>`)"  # noqa: E501
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        # The first problem only, by where it is.
+        ({"httpPort": 0, "httpsPort": 70000},
+         "httpPort: Input should be greater than or equal to 1; " + FIX),
+        # A problem of the whole document has no place of its own.
+        ({"httpPort": 8443, "httpsPort": 8443},
+         "edge settings: Value error, httpPort and httpsPort must differ; " + FIX),
+        ({"routes": [{"ref": "a", "hosts": ["a.example.com"], "upstream": "no port"}]},
+         "routes.0.upstream: Value error, 'no port' is not <container>:<port>; " + FIX),
+        ({"certificates": {"mode": "files"}},
+         "certificates.mode is files but tlsFiles is empty; fix it with "
+         """`pulumi config set --secret tlsFiles '[{"certificate": ..., "key": ...}]'`"""),
+    ],
+)  # fmt: skip
+def test_a_bad_edge_setting_gets_one_whole_message(raw: dict, message: str) -> None:
+    raw = {"certificates": {"mode": "internal"}} | raw
+    with pytest.raises(EdgeSettingsError) as error:
+        parse_edge_settings(raw)
+    assert str(error.value) == message
+
+
+def test_host_names_are_trimmed_lower_cased_and_explained_when_bad() -> None:
+    assert check_hostname("  Shop.Example.COM ", "domain") == "shop.example.com"
+    with pytest.raises(EdgeSettingsError) as error:
+        check_hostname("shop_example", "domain")
+    assert str(error.value) == (
+        "domain: 'shop_example' is not a valid host name; use dot-separated labels of "
+        "letters, digits and hyphens, e.g. shop.example.com"
+    )
+
+
+def test_files_mode_keeps_every_certificate_in_order() -> None:
+    files = [{"certificate": "C0", "key": "K0"}, {"certificate": "C1", "key": "K1"}]
+    settings, certs = parse_edge_settings({"certificates": {"mode": "files"}}, files=files)
+    assert settings.certificates.mode == "files"
+    assert [(c.certificate, c.key) for c in certs] == [("C0", "K0"), ("C1", "K1")]

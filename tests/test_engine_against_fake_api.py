@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from automation import engine as engine_module
-from automation.engine import Engine, EngineSpec, EngineUnreachable
+from automation.engine import Engine, EngineFacts, EngineSpec, EngineUnreachable
 from components.naming import PROJECT_LABEL, SERVICE_LABEL
 
 #: The real class, kept before the fixture replaces it in the module under test.
@@ -39,7 +39,8 @@ def _matches(labels: dict[str, str], wanted: str) -> bool:
 class FakeContainer:
     id: str
     labels: dict[str, str]
-    state: str = "running"
+    state: str | None = "running"
+    """None: the list entry has no State (Docker before API 1.23 gave none)."""
     status: str = "Up 1 minute"
     names: list[str] | None = None
     ports: list[dict] = field(default_factory=list)
@@ -72,7 +73,7 @@ class FakeDocker:
             {
                 "Id": c.id,
                 "Labels": c.labels,
-                "State": c.state,
+                **({"State": c.state} if c.state is not None else {}),
                 "Status": c.status,
                 **({"Names": c.names} if c.names is not None else {}),
                 "Ports": c.ports if c.state == "running" else [],
@@ -344,6 +345,14 @@ def test_a_container_without_names_or_labels_is_named_by_its_short_id(
     assert state.state == "created"
 
 
+def test_a_list_entry_without_a_state_reads_as_an_empty_state(
+    clients: Clients, fake: FakeDocker
+) -> None:
+    fake.containers = [project_container("shop", "db", state=None, status="")]
+    (state,) = local().project_containers("shop")
+    assert (state.state, state.health, state.exit_code) == ("", None, None)
+
+
 # -- ports --------------------------------------------------------------------------------
 
 
@@ -439,6 +448,18 @@ def test_logs_are_split_into_lines_across_chunks(clients: Clients, fake: FakeDoc
     assert len(clients.made) == 1
 
 
+def test_a_stream_that_fails_to_close_still_gives_every_line(
+    clients: Clients, fake: FakeDocker
+) -> None:
+    fake.containers = [project_container("shop", "db", logs=[b"a\nb\n"])]
+    engine = local()
+    lines = engine.logs("shop", "db")
+    assert next(lines) == "a"
+    fake.opened_streams[0].close.side_effect = docker.errors.DockerException("ssh stream")
+    assert list(lines) == ["b"]
+    fake.opened_streams[0].close.assert_called_once()
+
+
 def test_followed_logs_use_their_own_client_without_timeout_and_close_it(
     clients: Clients, fake: FakeDocker
 ) -> None:
@@ -460,6 +481,107 @@ def test_logs_of_an_unknown_service_name_the_known_ones(clients: Clients, fake: 
     assert "'shop' has no service 'kong' on engine 'host-q'" in str(raised.value)
     with pytest.raises(ValueError, match="known services: none"):
         local().logs("blog", "db")
+
+
+# -- probes -------------------------------------------------------------------------------
+
+
+def api_error(status: int, explanation: str) -> docker.errors.APIError:
+    response = requests.Response()
+    response.status_code = status
+    return docker.errors.APIError("create", response=response, explanation=explanation)
+
+
+@pytest.fixture
+def probe_api(clients: Clients, fake: FakeDocker) -> mock.Mock:
+    """The probe's calls: no probe image yet, creating works, inspecting shows a log config."""
+    api = fake.api
+    api.images.side_effect = None
+    api.images.return_value = []
+    api.create_host_config.side_effect = lambda **kwargs: {"made": kwargs}
+    api.create_container.side_effect = None
+    api.create_container.return_value = {"Id": "probe-1"}
+    api.inspect_container.side_effect = None
+    api.inspect_container.return_value = {
+        "Id": "probe-1",
+        "HostConfig": {"LogConfig": {"Type": "local", "Config": {"max-size": 5, "mode": "x"}}},
+    }
+    api.info.side_effect = None
+    api.info.return_value = {
+        "LoggingDriver": "json-file",
+        "SecurityOptions": ["name=seccomp"],
+        "NCPU": 4,
+    }
+    return api
+
+
+def test_a_path_probe_mounts_the_path_read_only_in_a_container_never_started(
+    probe_api: mock.Mock,
+) -> None:
+    assert local().path_exists("/run/d.sock") is True
+    probe_api.import_image_from_data.assert_called_once_with(
+        b"\0" * 1024, repository="supabase-fleet/probe", tag="empty"
+    )
+    [mount] = probe_api.create_host_config.call_args.kwargs["mounts"]
+    assert (mount["Target"], mount["Source"], mount["Type"], mount["ReadOnly"]) == (
+        "/probe",
+        "/run/d.sock",
+        "bind",
+        True,
+    )
+    probe_api.create_container.assert_called_once_with(
+        "supabase-fleet/probe:empty",
+        command=["probe"],
+        host_config={"made": {"mounts": [mount]}},
+        labels={"supabase.fleet-probe": "true"},
+    )
+    probe_api.inspect_container.assert_called_once_with("probe-1")
+    probe_api.remove_container.assert_called_once_with("probe-1", force=True)
+    probe_api.start.assert_not_called()
+
+
+def test_a_path_missing_on_the_host_is_no_error_and_the_image_is_imported_once(
+    probe_api: mock.Mock,
+) -> None:
+    probe_api.images.return_value = [{"Id": "sha256:probe"}]
+    probe_api.create_container.side_effect = api_error(
+        400, "invalid mount config: bind source path does not exist: /run/user/1/docker.sock"
+    )
+    assert local().path_exists("/run/user/1/docker.sock") is False
+    probe_api.images.assert_called_once_with(name="supabase-fleet/probe:empty")
+    probe_api.import_image_from_data.assert_not_called()
+    probe_api.remove_container.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("status", "explanation"),
+    [(400, "invalid mount config: bad mode"), (500, "bind source path does not exist")],
+)
+def test_other_probe_refusals_are_the_engine_s_error(
+    probe_api: mock.Mock, status: int, explanation: str
+) -> None:
+    probe_api.create_container.side_effect = api_error(status, explanation)
+    with pytest.raises(EngineUnreachable, match=f"refused the request: {explanation}"):
+        local().path_exists("/srv")
+    with pytest.raises(EngineUnreachable, match=f"refused the request: {explanation}"):
+        local().facts()  # without a mount, no refusal means "missing"
+
+
+def test_facts_read_the_driver_from_info_and_the_options_from_a_probe(
+    probe_api: mock.Mock,
+) -> None:
+    facts = local().facts()
+    assert facts == EngineFacts("json-file", {"max-size": "5", "mode": "x"}, rootless=False, cpus=4)
+    assert probe_api.create_host_config.call_args.kwargs == {"mounts": None}
+    probe_api.remove_container.assert_called_once_with("probe-1", force=True)
+
+
+def test_facts_fall_back_to_the_probe_s_driver_and_see_rootless(probe_api: mock.Mock) -> None:
+    probe_api.info.return_value = {"SecurityOptions": ["name=seccomp", "name=rootless"]}
+    assert local().facts() == EngineFacts("local", {"max-size": "5", "mode": "x"}, rootless=True)
+    probe_api.info.return_value = {}
+    probe_api.inspect_container.return_value = {"Id": "probe-1"}
+    assert local().facts() == EngineFacts("", {}, rootless=False)
 
 
 # -- ssh ----------------------------------------------------------------------------------
@@ -509,6 +631,31 @@ def test_an_ssh_engine_forwards_a_private_socket_to_the_remote_docker_socket(
     assert len(clients.made) == 1
     engine.close()
     assert not os.path.exists(os.path.dirname(local_socket))
+
+
+def test_a_dead_ssh_tunnel_is_replaced_and_its_folder_removed(
+    clients: Clients, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = fake_ssh(
+        tmp_path,
+        """
+        while [ "$1" != "-L" ]; do shift; done
+        python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "${2%%:*}"
+        exec sleep 30
+        """,
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    engine = Engine(EngineSpec("ssh-c", "ssh://db.example", 1), timeout=5)
+    engine.ping()
+    first = os.path.dirname(clients.made[0]["base_url"].removeprefix("unix://"))
+    engine._tunnel._process.kill()  # the connection dropped: ssh exited
+    engine._tunnel._process.wait()
+    engine._connect(None)  # a new client (a followed log stream) needs a new tunnel
+    second = os.path.dirname(clients.made[1]["base_url"].removeprefix("unix://"))
+    assert second != first
+    assert not os.path.exists(first)
+    engine.close()
+    assert not os.path.exists(second)
 
 
 def test_an_ssh_engine_whose_login_fails_reports_ssh_s_message(

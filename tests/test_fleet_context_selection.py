@@ -126,6 +126,19 @@ def test_live_output_follows_the_terminal_unless_told(env: Env):
     assert make(Tty(True), live=False).live is False
 
 
+def test_an_operation_run_follows_the_context_s_choice_of_live_or_plain(env: Env):
+    env.write_stack("shop", portSlot=0)
+    [shop] = env.context().select(["shop"])
+    for live, tty in ((True, False), (False, True)):
+        ctx = context.FleetContext(
+            env.config, env.workspace, lambda s: None, out=Tty(tty), live=live
+        )
+        assert ctx.run([shop], lambda ref, report: "fine", parallel=1) == 0
+        drawn = ctx.out.getvalue()
+        assert ("shop: started\n" in drawn) is not live  # plain lines only when not live
+        assert ("\x1b[" in drawn) is live  # a table redrawn in place only when live
+
+
 def test_confirmation_needs_a_terminal_and_a_yes(monkeypatch):
     answers = iter([" Yes ", "y", "no", ""])
     monkeypatch.setattr("builtins.input", lambda prompt: next(answers))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from automation.settings import FleetConfig
+from automation.settings import FleetConfig, ensure_passphrase
 
 REPO = Path(__file__).resolve().parent.parent
 KEYS = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
@@ -99,3 +99,23 @@ def test_the_fleet_makes_the_home_owner_only_whatever_the_backend(tmp_path: Path
     finally:
         os.umask(old)
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+def test_a_home_under_folders_not_made_yet_is_made_with_its_passphrase(tmp_path: Path) -> None:
+    home = tmp_path / "not" / "yet" / "home"
+    config = FleetConfig.resolve(home=str(home), project_dir=str(REPO), environ={})
+    env = config.workspace_env({})
+    assert env["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(home / "passphrase")
+    assert len((home / "passphrase").read_text().strip()) >= 32
+    assert (home / "state").is_dir()  # the file backend's folder too
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+def test_a_passphrase_file_is_made_with_its_folders_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "passphrase"
+    assert ensure_passphrase(path) == path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    first = path.read_text()
+    assert first.endswith("\n") and len(first.strip()) >= 32
+    assert ensure_passphrase(path) == path and path.read_text() == first  # never replaced

@@ -116,7 +116,11 @@ def test_create_recheck_refuses_a_slot_taken_meanwhile(
 
     env.engines[LOCAL].ports_in_use = intruder
     assert env.main("create", "shop") == 2
-    assert "ports clash with a project written meanwhile" in capsys.readouterr().err
+    assert (
+        "shop: the planned ports clash with a project written meanwhile (port clash: portSlot 0 "
+        "is also used by 'hand'; give one of them a free portSlot (or other ports:)); nothing "
+        "was written, run create again"
+    ) in capsys.readouterr().err
     assert "Pulumi.shop.yaml" not in env.stack_files()
     assert env.calls == []
 

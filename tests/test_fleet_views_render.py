@@ -134,7 +134,13 @@ def test_rich_views_hold_the_same_facts_in_colour():
     rows = [line.split() for line in status.splitlines() if line.strip().startswith(("db", "rest"))]
     assert rows == [["db", "running", "healthy"], ["rest", "running", "-"],
                     ["db", "exited", "unhealthy"]]  # fmt: skip
+    # The container table sits under its project, indented like its problems, no deeper.
+    assert [line[:8] for line in status.splitlines() if line.split()[:1] == ["db"]] == [
+        "    db  ",
+        "    db  ",
+    ]
     coloured = _render(views.status_rich(_view()))
+    assert "\x1b[1mshop\x1b[0m: " in coloured  # each project's ref in bold
     assert "\x1b[32mrunning" in coloured and "\x1b[31mexited" in coloured
     assert "\x1b[32mhealthy" in coloured and "\x1b[31munhealthy" in coloured
     assert "\x1b[31m  - auth exited" in coloured
@@ -159,5 +165,10 @@ def test_json_carries_everything_the_text_views_show():
     assert web["release"] == "invalid" and web["olderRelease"] is None
     assert web["problems"] == ["db is unhealthy", "auth exited", "x"]
     assert ghost["stack"] is None and ghost["ports"] is None and ghost["containers"] == []
+    # A host only a project names (no inventory entry) has no url or capacity.
+    bare = views.FleetView([views.HostView("beta", None, ["n"])], [])
+    assert views.as_json(bare)["hosts"] == [
+        {"name": "beta", "url": None, "capacity": None, "notes": ["n"]}
+    ]
     assert (views.list_plain, views.list_rich) == views.LIST
     assert (views.status_plain, views.status_rich) == views.STATUS

@@ -9,15 +9,19 @@ import pytest
 
 from automation.errors import FleetError
 from automation.inventory import (
+    DEFAULT_SOCKET_PATH,
+    MAX_CAPACITY,
     TLS_FILES,
     default_inventory,
     engine_spec,
+    free_capacity,
     load_inventory,
     parse_inventory,
     placement_order,
     spec_for_stack,
 )
 from automation.stackfiles import StackFile, new_stack_data
+from components.ports import MAX_SLOT
 
 
 def parse(hosts: list[object]) -> list:
@@ -131,3 +135,99 @@ def test_a_full_fleet_shows_each_host_s_use_over_its_capacity() -> None:
     message = str(raised.value)
     assert "every host is full (a 2/2, b 1/1)" in message
     assert message.endswith("or add a host in the inventory, or delete a project")
+
+
+def test_capacity_runs_from_zero_to_one_project_per_port_slot() -> None:
+    (spec,) = parse([{"name": "a", "url": "ssh://u@a", "capacity": MAX_CAPACITY}])
+    assert spec.capacity == MAX_CAPACITY == MAX_SLOT + 1
+    for bad in (MAX_CAPACITY + 1, -1, 2.0, "3", False):
+        with pytest.raises(FleetError) as raised:
+            parse([{"name": "a", "url": "ssh://u@a", "capacity": bad}])
+        assert str(raised.value) == (
+            f"fleet.yaml: hosts[0]: `capacity` must be a whole number from 0 to "
+            f"{MAX_CAPACITY}, got {bad!r}"
+        )
+
+
+def test_a_misspelt_key_gets_the_nearest_known_one() -> None:
+    with pytest.raises(FleetError) as raised:
+        parse([{"name": "a", "url": "ssh://u@a", "capacity": 1, "capactiy": 2, "zzz": 1}])
+    assert str(raised.value) == (
+        "fleet.yaml: hosts[0]: unknown keys ['capactiy', 'zzz'] (did you mean `capacity` for "
+        "`capactiy`?); known: ['baseDomain', 'capacity', 'certPath', 'edge', 'name', "
+        "'socketPath', 'url']"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ({"name": 5}, "fleet.yaml: hosts[0]: `name` must be a non-empty string"),
+        ({"name": " a"}, "fleet.yaml: hosts[0]: `name` ' a' must be printable, without outer "
+         "spaces"),
+        ({"name": "a\tb"}, "fleet.yaml: hosts[0]: `name` 'a\\tb' must be printable, without "
+         "outer spaces"),
+        ({"certPath": 7}, "fleet.yaml: hosts[0]: `certPath` must be a path string, got 7"),
+        ({"socketPath": "run/d.sock"}, "fleet.yaml: hosts[0]: socketPath 'run/d.sock' must be an "
+         "absolute path without control characters, ':' or ','"),
+        ({"url": "ssh://-oProxyCommand=x"}, "fleet.yaml: hosts[0]: url 'ssh://-oProxyCommand=x' "
+         "must not have a host or user starting with '-' (ssh would read it as an option)"),
+        ({"url": "unix://"}, "fleet.yaml: hosts[0]: url 'unix://' is not a Docker host URL"),
+        ({"url": "ssh:"}, "fleet.yaml: hosts[0]: url 'ssh:' is not a Docker host URL"),
+    ],
+)  # fmt: skip
+def test_each_bad_host_setting_is_named_with_the_fix(host: dict, message: str) -> None:
+    with pytest.raises(FleetError) as raised:
+        parse([{"name": "a", "url": "ssh://u@a", "capacity": 1} | host])
+    assert str(raised.value).startswith(message)
+
+
+@pytest.mark.parametrize("data", [None, [], {"hosts": "a"}, {"hosts": []}, {"host": [{}]}])
+def test_an_inventory_without_a_list_of_hosts_says_what_it_needs(data: object) -> None:
+    with pytest.raises(FleetError) as raised:
+        parse_inventory(data, source="fleet.yaml", base_dir=Path("/srv"))
+    assert str(raised.value) == "fleet.yaml: expected `hosts:` with a list of at least one host"
+
+
+def test_a_cert_path_is_read_relative_to_the_inventory_or_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for folder in (tmp_path / "inv" / "tls", tmp_path / "home" / "tls"):
+        folder.mkdir(parents=True)
+        for name in TLS_FILES:
+            (folder / name).write_text("x")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    tcp = {"url": "tcp://h:2376", "capacity": 1}
+    near, home = parse_inventory(
+        {"hosts": [{"name": "a", "certPath": "tls", **tcp},
+                   {"name": "b", "certPath": "~/tls", **tcp | {"url": "tcp://i:2376"}}]},
+        source="fleet.yaml", base_dir=tmp_path / "inv",
+    )  # fmt: skip
+    assert near.cert_path == str(tmp_path / "inv" / "tls")
+    assert home.cert_path == str(tmp_path / "home" / "tls")
+    assert near.socket_path == DEFAULT_SOCKET_PATH  # not the TCP URL's (empty) path
+    (tmp_path / "inv" / "tls" / "key.pem").unlink()
+    (tmp_path / "inv" / "tls" / "ca.pem").unlink()
+    (tmp_path / "inv" / "tls" / "ca.pem").mkdir()  # a folder is not the file
+    with pytest.raises(FleetError) as raised:
+        parse_inventory({"hosts": [{"name": "a", "certPath": "tls", **tcp}]},
+                        source="fleet.yaml", base_dir=tmp_path / "inv")  # fmt: skip
+    assert str(raised.value) == (
+        f"fleet.yaml: hosts[0]: certPath {tmp_path / 'inv' / 'tls'} lacks ca.pem, key.pem"
+    )
+
+
+def test_room_is_counted_per_listed_host_and_others_are_not_counted() -> None:
+    specs = parse(
+        [
+            {"name": "a", "url": "ssh://u@a", "capacity": 2},
+            {"name": "b", "url": "ssh://u@b", "capacity": 3},
+        ]
+    )
+    stacks = [stack_on("ssh://u@a"), stack_on("ssh://u@elsewhere"), stack_on("ssh://u@a")]
+    assert free_capacity(specs, stacks) == {"a": 0, "b": 3}
+    assert [spec.name for spec in placement_order(specs, stacks)] == ["b"]
+    over = [stack_on("ssh://u@b")] * 4
+    assert free_capacity(specs, over) == {"a": 2, "b": -1}
+    assert [spec.name for spec in placement_order(specs, over)] == ["a"]
+    assert [spec.name for spec in placement_order(specs, [], host="a")] == ["a"]

@@ -131,3 +131,27 @@ def test_the_component_waits_longer_than_docker_takes_to_call_a_container_unheal
     database = result.mocks.containers()["db"]
     # A first start initialises the cluster and runs every migration before it answers.
     assert database.inputs["waitTimeout"] >= 300
+
+
+def test_the_log_pipelines_probes_are_upstreams(logs_project: Run) -> None:
+    containers = logs_project.mocks.containers()
+    analytics = reveal(containers["analytics"].inputs["healthcheck"])
+    assert analytics["tests"] == [
+        "CMD-SHELL",
+        "curl -sSfL -o /dev/null http://localhost:4000/health",
+    ]
+    # Logflare runs its migrations first: ten tries after a 30 s grace.
+    assert (analytics["retries"], analytics["startPeriod"]) == (10, "30s")
+    vector = reveal(containers["vector"].inputs["healthcheck"])
+    assert vector["tests"] == [
+        "CMD-SHELL",
+        "wget --no-verbose --tries=1 --spider http://vector:9001/health",
+    ]
+    assert (vector["interval"], vector["timeout"], vector["retries"]) == ("5s", "5s", 3)
+
+
+def test_studio_shows_every_log_view_with_the_pipeline_on(logs_project: Run) -> None:
+    studio = env_of(logs_project.mocks.containers()["studio"])
+    assert studio["ENABLED_FEATURES_LOGS_ALL"] == "true"
+    assert studio["LOGFLARE_URL"] == "http://analytics:4000"
+    assert "LOGFLARE_API_KEY" not in studio  # 2026-09 Studio reads the private token only

@@ -11,7 +11,7 @@ import pytest
 from pulumi_harness import ROOT, env_of, plain_parts, reveal, run_main, stack_config
 
 from components.naming import container_name
-from components.releases import DEFAULT_RELEASE, NEWEST_RELEASE, RELEASES
+from components.releases import DEFAULT_RELEASE, NEWEST_RELEASE, RELEASES, is_current
 
 STACK_FILES = sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))
 SECRET_OUTPUTS = {"dbUrl", "anonKey", "serviceRoleKey", "jwtSecret", "dashboardPassword"}
@@ -27,6 +27,12 @@ def test_the_example_stack_names_the_newest_release() -> None:
     release = RELEASES[NEWEST_RELEASE]
     expected = set(release.services) - set(release.logs_services)  # logs are opt-in
     assert set(result.mocks.containers()) == expected
+
+
+def test_only_a_release_nothing_is_based_on_is_current() -> None:
+    """``create`` gives new projects the current release; an older one is never offered."""
+    assert is_current("2026-09") and NEWEST_RELEASE == "2026-09"
+    assert not is_current("2024-04")  # 2026-09 is based on it
 
 
 def test_a_legacy_example_runs_all_twelve_2024_services() -> None:

@@ -92,3 +92,14 @@ def test_an_old_or_missing_sdk_is_refused_with_the_fix(changed: dict, named: str
     with pytest.raises(SdkTooOld, match="pip install -r requirements.txt") as raised:
         require_sdks(versions(**installed))
     assert named in str(raised.value)
+
+
+def test_every_sdk_below_its_floor_is_named_in_one_message() -> None:
+    installed = CURRENT | {"pulumi-docker": "4.6.2", "pulumi-random": "4.15.0"}
+    with pytest.raises(SdkTooOld) as raised:
+        require_sdks(versions(**installed))
+    assert str(raised.value) == (
+        "this program needs newer Pulumi SDKs: pulumi-docker 4.6.2 (needs >= 5.1), "
+        "pulumi-random 4.15.0 (needs >= 4.16); fix it with `pip install -r requirements.txt` "
+        "in the project's venv"
+    )

@@ -29,6 +29,7 @@ from components.render.functions import render_default_functions_2026
 from components.render.gateway import GatewayKeys
 from components.render.kong3 import render_kong3_config
 from components.render.pooler import render_pooler_config
+from components.services import supavisor
 from components.settings import load_settings
 from components.supabase_project import SupabaseProject, SupabaseProjectArgs
 
@@ -250,7 +251,13 @@ def test_pooler_urls_name_the_tenant(project: Run) -> None:
         "/etc/pooler/pooler.exs": render_pooler_config(tenant_id="shop")
     }
     command = reveal(supavisor.inputs["command"])
-    assert command[:2] == ["/bin/sh", "-c"] and "/etc/pooler/pooler.exs" in command[2]
+    assert command[:2] == ["/bin/sh", "-c"]
+    # Migrate its metadata, create the tenant from the uploaded file, then serve.
+    assert [step.strip() for step in command[2].split("&&")] == [
+        "/app/bin/migrate",
+        '/app/bin/supavisor eval "$(cat /etc/pooler/pooler.exs)"',
+        "/app/bin/server",
+    ]
 
 
 def test_volumes_and_mounts(project: Run) -> None:
@@ -347,6 +354,133 @@ def test_service_environments(project: Run) -> None:
     demo = {"your-super-secret-and-long-postgres-password", "your-32-character-encryption-key"}
     for values in env.values():
         assert not demo & set(values.values())
+
+
+#: What upstream's 2026 compose adds to (or sets anew in) the services 2024-04 had, logs
+#: off; ``{name}`` is a value of this project (see ``_values``). The values 2024-04 already
+#: set are test_upstream_env_2024's; the names listed here must all be present.
+UPSTREAM_2026 = {
+    "rest": {
+        "PGRST_JWT_SECRET": "{jwks}",
+        "PGRST_DB_MAX_ROWS": "1000",
+        "PGRST_DB_EXTRA_SEARCH_PATH": "public",
+    },
+    "realtime": {
+        "API_JWT_JWKS": "{jwks}",
+        "METRICS_JWT_SECRET": "{metrics}",
+        "RLIMIT_NOFILE": "10000",
+        "APP_NAME": "realtime",
+        "SEED_SELF_HOST": "true",
+        "RUN_JANITOR": "true",
+        "DISABLE_HEALTHCHECK_LOGGING": "true",
+    },
+    "storage": {
+        "JWT_JWKS": "{jwks}",
+        "STORAGE_PUBLIC_URL": "http://localhost:20040",
+        "REQUEST_ALLOW_X_FORWARDED_PATH": "true",
+        "TENANT_ID": "shop",
+    },
+    "imgproxy": {"IMGPROXY_MAX_SRC_RESOLUTION": "16.8"},
+    # New in 2026-09; pool sizes are .env.example's defaults.
+    "supavisor": {
+        "PORT": "4000",
+        "POSTGRES_HOST": "db",
+        "POSTGRES_PORT": "5432",
+        "POSTGRES_DB": "postgres",
+        "CLUSTER_POSTGRES": "true",
+        "API_JWT_SECRET": "{jwt}",
+        "METRICS_JWT_SECRET": "{metrics}",
+        "REGION": "local",
+        "ERL_AFLAGS": "-proto_dist inet_tcp",
+        "POOLER_TENANT_ID": "shop",
+        "POOLER_DEFAULT_POOL_SIZE": "20",
+        "POOLER_MAX_CLIENT_CONN": "100",
+        "POOLER_POOL_MODE": "transaction",
+        "DB_POOL_SIZE": "5",
+    },
+    "meta": {"PG_META_DB_USER": "postgres", "CRYPTO_KEY": "{crypto}"},
+    "functions": {
+        "SUPABASE_PUBLIC_URL": "http://localhost:20040",
+        "SUPABASE_PUBLISHABLE_KEY": "{publishable}",
+        "SUPABASE_SECRET_KEY": "{secret}",
+        "SUPABASE_JWKS": "{jwks}",
+    },
+    "studio": {
+        "POSTGRES_HOST": "db",
+        "POSTGRES_PORT": "5432",
+        "POSTGRES_DB": "postgres",
+        "PG_META_CRYPTO_KEY": "{crypto}",
+        "PGRST_DB_SCHEMAS": "public,storage,graphql_public",
+        "PGRST_DB_MAX_ROWS": "1000",
+        "PGRST_DB_EXTRA_SEARCH_PATH": "public",
+        "AUTH_JWT_SECRET": "{jwt}",
+        "SNIPPETS_MANAGEMENT_FOLDER": "/app/snippets",
+        "EDGE_FUNCTIONS_MANAGEMENT_FOLDER": "/app/edge-functions",
+    },
+}
+#: 2024-04 variables 2026-09 no longer sets (Fly/Tailscale clustering, the old Logflare key).
+DROPPED_2026 = {
+    "realtime": {"FLY_ALLOC_ID", "FLY_APP_NAME", "ENABLE_TAILSCALE"},
+    "studio": {
+        "LOGFLARE_API_KEY",
+        "LOGFLARE_URL",
+        "LOGFLARE_PRIVATE_ACCESS_TOKEN",
+        "ENABLED_FEATURES_LOGS_ALL",
+    },
+    "db": {"JWT_SECRET"},
+}
+
+
+def _values(out: dict[str, Any]) -> dict[str, str]:
+    return {
+        "jwks": out["jwtJwks"],
+        "jwt": out["jwtSecret"],
+        "metrics": out["metricsJwtSecret"],
+        "crypto": out["pgMetaCryptoKey"],
+        "publishable": out["publishableKey"],
+        "secret": out["secretKey"],
+    }
+
+
+@pytest.mark.parametrize("service", sorted(UPSTREAM_2026))
+def test_2026_environment_is_upstreams(project: Run, service: str) -> None:
+    env = env_of(project.mocks.containers()[service])
+    values = _values(project.outputs)
+    for name, expected in UPSTREAM_2026[service].items():
+        assert env[name] == expected.format(**values), name
+    assert not DROPPED_2026.get(service, set()) & set(env)
+
+
+def test_studio_listens_on_every_interface(project: Run) -> None:
+    """Next.js binds to HOSTNAME; the container's own loopback only would hide Studio from
+    the gateway."""
+    assert env_of(project.mocks.containers()["studio"])["HOSTNAME"] in {"0.0.0.0", "::"}
+
+
+def test_2026_probes_keep_upstreams_timing(project: Run) -> None:
+    checks = {
+        s: reveal(c.inputs["healthcheck"])
+        for s, c in project.mocks.containers().items()
+        if c.inputs.get("healthcheck")
+    }
+    timing = {
+        s: (c["interval"], c["timeout"], c["retries"], c["startPeriod"]) for s, c in checks.items()
+    }
+    assert timing["realtime"] == ("30s", "5s", 3, "10s")
+    assert timing["studio"] == ("5s", "10s", 3, "0s")
+    assert timing["storage"] == ("5s", "5s", 3, "10s")
+    assert timing["supavisor"] == ("10s", "5s", 5, "0s")
+    assert checks["supavisor"]["tests"] == [
+        "CMD", "curl", "-sSfL", "--head", "-o", "/dev/null", "http://127.0.0.1:4000/api/health"
+    ]  # fmt: skip
+    assert checks["storage"]["tests"] == [
+        "CMD", "wget", "--no-verbose", "--tries=1", "--spider", "http://localhost:5000/status"
+    ]  # fmt: skip
+    assert checks["studio"]["tests"] == ["CMD", "node", "-e", (
+        "fetch('http://localhost:3000/api/platform/profile').then((r) => "
+        "{if (r.status !== 200) throw new Error(r.status)})"
+    )]  # fmt: skip
+    assert checks["realtime"]["tests"][0] == "CMD-SHELL"
 
 
 def test_opaque_keys_carry_upstreams_checksum(project: Run) -> None:
@@ -491,3 +625,13 @@ def test_excluding_optional_services() -> None:
     assert env_of(containers["storage"])["ENABLE_IMAGE_TRANSFORMATION"] == "false"
     volumes = {reveal(v.inputs["name"]) for v in result.mocks.of_type(":Volume")}
     assert not {"supabase-shop-deno-cache", "supabase-shop-studio-snippets"} & volumes
+
+
+def test_the_pooler_refuses_a_port_plan_without_its_ports() -> None:
+    """Settings give 2026-09 both pooler ports; a plan without them is a bug, said plainly."""
+    assert supavisor._port(20043) == 20043
+    with pytest.raises(ValueError) as refused:
+        supavisor._port(None)
+    assert str(refused.value) == (
+        "the release publishes the pooler ports, but the port plan has none"
+    )

@@ -3,7 +3,9 @@ refuses a change of Postgres major before registering anything of the project.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from pulumi_harness import run_main
@@ -88,3 +90,49 @@ def _recording(recorded: list[str]):
         return original(self, args)
 
     return new_resource
+
+
+def _settings(release: str) -> Settings:
+    names = releases.RELEASES[release].port_names
+    gateway = releases.RELEASES[release].default_gateway
+    return Settings(ref="shop", ports=slot_ports(0, names), release=release, gateway=gateway)
+
+
+def test_a_refusal_says_how_to_move_the_data_and_where_to_read_more() -> None:
+    with pytest.raises(ReleaseChangeError) as refused:
+        check_release_change("2024-04", _settings("2026-09"))
+    message = str(refused.value)
+    for part in (
+        'create a new project with `release: "2026-09"`, restore into it and repoint '
+        "clients, then delete the old project",
+        "upgrade the data directory yourself with pg_upgrade (both Postgres versions' "
+        "binaries, the project stopped) before changing the release",
+        "See README, 'Upgrading Postgres'.",
+    ):
+        assert part in message, part
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert re.search(r"^#+ Upgrading Postgres", readme, re.MULTILINE)
+
+
+def test_an_unknown_deployed_release_names_it_and_changes_nothing() -> None:
+    with pytest.raises(ReleaseChangeError) as refused:
+        check_release_change("2031-01", _settings("2026-09"))
+    message = str(refused.value)
+    assert "project 'shop' was deployed with release '2031-01'" in message
+    assert message.endswith(
+        "without knowing which Postgres version its data directory holds. Nothing was changed."
+    )
+
+
+@pytest.mark.parametrize(
+    ("engine_says", "organization"), [("acme", "acme"), (None, "organization")]
+)
+def test_the_guard_reads_its_own_stack_in_the_engines_organization(
+    monkeypatch, engine_says: str | None, organization: str
+) -> None:
+    """The diy backend reports no organization; its stacks live under ``organization``."""
+    monkeypatch.setattr("components.release_guard.pulumi.get_organization", lambda: engine_says)
+    result = run_main({"portSlot": "0"}, stack="shop")
+    (reference,) = [r for r in result.mocks.resources if r.typ.endswith("StackReference")]
+    assert reference.name == "shop-deployed"
+    assert reference.inputs["name"] == f"{organization}/supabase/shop"

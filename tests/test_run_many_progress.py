@@ -107,6 +107,29 @@ def test_run_many_draws_a_live_table_when_writing_to_a_terminal() -> None:
     assert "shop-a: started" not in text  # no plain log lines on a terminal
 
 
+def test_the_live_table_is_one_row_per_project_and_nothing_else() -> None:
+    out = Terminal()
+    run_many(["shop-a", "shop-b"], lambda ref, report: "fine", parallel=1, out=out)
+    table = out.getvalue().split("\x1b[?25h")[0]  # up to where the cursor is shown again
+    last_frame = table.split("\x1b[2K")[-1]  # each frame erases the one before
+    *lines, after = runner.ANSI.sub("", last_frame).split("\n")
+    assert after == ""
+    rows = [line.split() for line in lines]  # no header line, not even a blank one
+    assert rows == [["shop-a", "done", "done:", "fine"], ["shop-b", "done", "done:", "fine"]]
+
+
+def test_a_failed_project_s_row_says_failed_in_red() -> None:
+    out = Terminal()
+
+    def fail(ref: str, report: runner.Report) -> str:
+        raise RuntimeError("boom")
+
+    run_many(["shop-a"], fail, parallel=1, out=out)
+    table = out.getvalue().split("Summary:")[0]
+    assert "\x1b[1;31mfailed\x1b[0m" in table
+    assert "FAILED: boom" in table
+
+
 def test_the_summary_shows_whole_seconds_per_project() -> None:
     out = io.StringIO()
     print_summary([Outcome("a", True, "up", 61.6), Outcome("b", False, "no", 0.4)], out)

@@ -3,7 +3,9 @@ what the fleet keeps when it changes one setting."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -13,13 +15,18 @@ from ruamel.yaml.representer import RepresenterError
 
 from automation.errors import FleetError
 from automation.stackfiles import (
+    Scan,
     StackFile,
     list_stacks,
+    locked,
+    read_file,
     read_stack,
+    scan,
     set_setting,
     stack_path,
     write_new_stack,
 )
+from components.releases import DEFAULT_RELEASE, RELEASES
 
 
 def stack(config: object, ref: str = "shop") -> StackFile:
@@ -74,7 +81,8 @@ def test_reading_an_unknown_ref_names_the_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FleetError) as raised:
         read_stack(tmp_path, "shop")
     assert str(raised.value) == f"unknown project 'shop': no {tmp_path / 'Pulumi.shop.yaml'}"
-    assert read_stack(tmp_path, "blog").ref == "blog"
+    blog = read_stack(tmp_path, "blog")
+    assert (blog.name, blog.ref, blog.path) == ("blog", "blog", tmp_path / "Pulumi.blog.yaml")
 
 
 def test_reading_an_invalid_ref_fails_before_touching_files(tmp_path: Path) -> None:
@@ -220,3 +228,169 @@ def test_a_failed_write_leaves_the_stack_file_and_no_temporary_file(tmp_path: Pa
         set_setting(tmp_path, "shop", "paused", object())  # YAML cannot write it
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["Pulumi.shop.yaml"]
+
+
+def _read(directory: Path, text: str, name: str = "shop") -> StackFile:
+    return read_file(write(directory, f"Pulumi.{name}.yaml", text), name)
+
+
+def test_a_key_written_twice_makes_the_file_unreadable_as_pulumi_would(tmp_path: Path) -> None:
+    broken = _read(tmp_path, "config:\n  supabase:portSlot: 1\n  supabase:portSlot: 2\n")
+    assert broken.error == (
+        f"{broken.path} is not valid YAML: key 'supabase:portSlot' appears twice in "
+        '"<unicode string>", line 3, column 3: supabase:portSlot: 2 ^'
+    )
+    assert (broken.data, broken.ref) == ({}, "shop")  # shown under its stack name
+    nested = _read(tmp_path, "config:\n  supabase:ports:\n    kongHttp: 1\n    kongHttp: 2\n")
+    assert "key 'kongHttp' appears twice" in nested.error
+    fine = _read(tmp_path, "config:\n  supabase:portSlot: 1\n  supabase:ref: shop-1\n")
+    assert (fine.error, fine.ref, fine.port_slot) == ("", "shop-1", 1)
+
+
+def test_a_stack_file_that_is_not_text_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.shop.yaml"
+    path.write_bytes(b"config:\n  supabase:ref: \xff\xfe\n")
+    stack = read_file(path, "shop")
+    assert stack.error.startswith(f"{path} cannot be read: ")
+    assert stack.data == {}
+
+
+@pytest.mark.parametrize("ref", ["Shop", "-shop", "a" * 64, "true", "1.5"])
+def test_a_ref_setting_that_is_not_a_ref_is_refused_with_the_fix(tmp_path: Path, ref) -> None:
+    stack = _read(tmp_path, f"config:\n  supabase:ref: {ref}\n")
+    shown = yaml.safe_load(ref)
+    assert stack.error == (
+        f"{stack.path}: `supabase:ref` {shown!r} is not a valid project ref (1 to 63 lowercase "
+        "letters, digits and hyphens); fix it with `pulumi config set ref <ref>`"
+    )
+
+
+def test_a_ref_setting_names_the_project_and_pulumi_reads_a_number_as_text(
+    tmp_path: Path,
+) -> None:
+    assert _read(tmp_path, "config:\n  supabase:ref: 7\n").ref == "7"
+    assert _read(tmp_path, "config:\n  supabase:ref: " + "a" * 63 + "\n").ref == "a" * 63
+    assert _read(tmp_path, "config:\n  supabase:portSlot: '4'\n").port_slot == 4
+    assert _read(tmp_path, "config:\n").ref == "shop"
+
+
+def test_the_release_of_a_stack_file_is_known_or_refused() -> None:
+    assert stack({}).release.name == DEFAULT_RELEASE
+    assert stack({"supabase:release": "2026-09"}).release.name == "2026-09"
+    broken = stack({"supabase:release": "2020-01"})
+    with pytest.raises(FleetError) as raised:
+        _ = broken.release
+    assert str(raised.value) == (
+        f"{broken.path}: unknown release '2020-01'; known releases: {sorted(RELEASES)}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "logs"),
+    [(None, None), (True, True), ("True", True), ("false", False), (False, False)],
+)
+def test_logs_reads_unset_as_the_release_default(written: object, logs: bool | None) -> None:
+    config = {} if written is None else {"supabase:logs": written}
+    assert stack(config).logs is logs
+
+
+def test_files_whose_names_are_not_refs_are_ignored_and_a_warning_names_them(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "Pulumi.Shop.yaml", "config: {}\n")
+    write(tmp_path, "Pulumi.blog.yaml", "config: {}\n")
+    found = scan(tmp_path)
+    assert [s.name for s in found.stacks] == ["blog"]
+    assert found.ignored == [tmp_path / "Pulumi.Shop.yaml"]
+    assert found.warnings() == [
+        f"ignoring {tmp_path / 'Pulumi.Shop.yaml'}: 'Shop' is not a valid stack name (a ref: "
+        "lowercase letters, digits and hyphens)"
+    ]
+    assert scan(tmp_path / "nowhere") == Scan([])
+
+
+def test_two_files_claiming_one_ref_are_found() -> None:
+    a, b, c = stack({"supabase:ref": "x"}, "a"), stack({}, "x"), stack({}, "c")
+    assert Scan([a, b, c]).duplicate_refs() == {"x": [a, b]}
+    assert Scan([a, c]).duplicate_refs() == {}
+
+
+def test_a_broken_file_among_good_ones_is_reported_by_list_and_kept_by_scan(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "Pulumi.a.yaml", "config: {}\n")
+    bad = write(tmp_path, "Pulumi.b.yaml", "config: [x]\n")
+    write(tmp_path, "Pulumi.c.yaml", "config: [y]\n")
+    assert [(s.name, bool(s.error)) for s in scan(tmp_path).stacks] == [
+        ("a", False), ("b", True), ("c", True)
+    ]  # fmt: skip
+    with pytest.raises(FleetError) as raised:
+        list_stacks(tmp_path)
+    assert str(raised.value) == f"{bad} must hold a mapping with a `config:` mapping"
+
+
+def test_a_new_stack_file_is_readable_by_all_and_writable_by_its_owner(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        path = write_new_stack(tmp_path, "shop", {"portSlot": 1})
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_setting_a_key_keeps_long_lines_and_quotes_as_written(tmp_path: Path) -> None:
+    long = "x" * 300
+    text = f"config:\n  supabase:note: '{long} {long}'\n  supabase:portSlot: '2'\n"
+    path = write(tmp_path, "Pulumi.shop.yaml", text)
+    set_setting(tmp_path, "shop", "paused", False)
+    assert path.read_text() == text + "  supabase:paused: false\n"
+    write(tmp_path, "Pulumi.blog.yaml", "config:\n")
+    set_setting(tmp_path, "blog", "paused", True)
+    assert read_stack(tmp_path, "blog").paused is True
+
+
+def test_setting_a_key_in_a_missing_or_broken_file_names_it(tmp_path: Path) -> None:
+    with pytest.raises(FleetError) as raised:
+        set_setting(tmp_path, "shop", "paused", True)
+    assert str(raised.value).startswith(f"{tmp_path / 'Pulumi.shop.yaml'} cannot be updated: ")
+    write(tmp_path, "Pulumi.blog.yaml", "config: [unclosed\n")
+    with pytest.raises(FleetError, match="Pulumi.blog.yaml cannot be updated: "):
+        set_setting(tmp_path, "blog", "paused", True)
+    assert [p.name for p in tmp_path.iterdir()] == ["Pulumi.blog.yaml"]
+
+
+def test_the_lock_is_a_file_in_the_stacks_folder_it_makes(tmp_path: Path) -> None:
+    folder = tmp_path / "new" / "stacks"
+    with locked(folder):
+        assert (folder / ".fleet.lock").is_file()
+        other = os.open(folder / ".fleet.lock", os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(other)
+    other = os.open(folder / ".fleet.lock", os.O_RDWR)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released on exit
+    finally:
+        os.close(other)
+
+
+def test_cpu_limits_read_numbers_and_the_cli_s_strings_and_skip_the_rest() -> None:
+    resources = {
+        "db": {"cpus": 2, "memoryMb": 512},
+        "auth": {"cpus": "1.5"},
+        "rest": {"cpus": True},
+        "meta": {"cpus": "lots"},
+        "kong": {"memoryMb": 256},
+        "studio": "2",
+        "storage": {"cpus": None},
+    }
+    assert stack({"supabase:resources": resources}).cpu_limits == {"db": 2.0, "auth": 1.5}
+    as_json = stack({"supabase:resources": json.dumps({"db": {"cpus": 0.5}})})
+    assert as_json.cpu_limits == {"db": 0.5}
+    assert stack({}).cpu_limits == {}
+    broken = stack({"supabase:resources": ["db"]})
+    with pytest.raises(FleetError) as raised:
+        _ = broken.cpu_limits
+    assert str(raised.value) == f"{broken.path}: `supabase:resources` must be a mapping, got ['db']"
