@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 import uuid
@@ -171,3 +172,78 @@ def test_renderings_are_deterministic() -> None:
         "anon", private_jwk=ec_private_jwk_from_seed(OTHER_SEED), **args
     )
     assert other != first
+
+
+def _hkdf_sha256(seed: bytes, info: bytes, length: int) -> bytes:
+    """RFC 5869 HKDF with SHA-256 and no salt, written from the RFC with hmac alone."""
+    prk = hmac.new(b"\0" * 32, seed, hashlib.sha256).digest()
+    okm, block = b"", b""
+    for counter in range(1, -(-length // 32) + 1):
+        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        okm += block
+    return okm[:length]
+
+
+def _b64url_int(value: str) -> int:
+    return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
+
+
+#: The order n of P-256 (SEC 2, section 2.4.2).
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+@pytest.mark.parametrize("seed", [SEED, OTHER_SEED, b"\xff" * 32, b"\x00" * 64])
+def test_signing_key_is_the_documented_derivation_of_its_seed(seed: bytes) -> None:
+    """The seed kept in state must give the same key in every version of this code: a
+    changed derivation would silently rotate every existing project's signing key (and
+    invalidate every session it signed). Recomputed here from the documented recipe:
+    HKDF-SHA256 (no salt, info "supabase ES256 signing key") to 48 bytes, then mod n-1, +1."""
+    stretched = _hkdf_sha256(seed, b"supabase ES256 signing key", 48)
+    expected = int.from_bytes(stretched, "big") % (P256_ORDER - 1) + 1
+    jwk = ec_private_jwk_from_seed(seed)
+    assert _b64url_int(jwk["d"]) == expected
+    public = ec.derive_private_key(expected, ec.SECP256R1()).public_key().public_numbers()
+    assert (_b64url_int(jwk["x"]), _b64url_int(jwk["y"])) == (public.x, public.y)
+
+
+def test_kid_is_a_uuid_of_the_rfc7638_thumbprint() -> None:
+    """The kid names the key itself: the SHA-256 of RFC 7638's canonical public-key
+    members (crv, kty, x, y in that order, no whitespace), first 16 bytes as a UUIDv4."""
+    jwk = ec_private_jwk_from_seed(SEED)
+    canonical = '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' % (jwk["x"], jwk["y"])  # noqa: UP031
+    digest = hashlib.sha256(canonical.encode()).digest()
+    assert jwk["kid"] == str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def test_legacy_secret_round_trips_through_the_oct_key() -> None:
+    # Its base64url form ends in "X": nothing but the padding may be cut off.
+    secret = "legacy-hs256-secret-that-ends-with-W"
+    oct_key = json.loads(render_jwks(ec_private_jwk_from_seed(SEED), secret))["keys"][1]
+    assert oct_key["k"].endswith("X")
+    assert base64.urlsafe_b64decode(oct_key["k"] + "=" * (-len(oct_key["k"]) % 4)) == (
+        secret.encode()
+    )
+    token = jwt.encode({"role": "anon"}, secret, algorithm="HS256")
+    assert jwt.decode(token, jwt.PyJWK(oct_key).key, algorithms=["HS256"]) == {"role": "anon"}
+
+
+def test_key_values_are_compact_json_like_upstreams() -> None:
+    """JWT_KEYS, JWT_JWKS and the tokens' header and claims are written as upstream's
+    script writes them (JSON.stringify): no whitespace, so each is one unquoted env value."""
+    private = ec_private_jwk_from_seed(SEED)
+    token = make_asymmetric_api_key("anon", private_jwk=private, issued_at=ISSUED, lifetime_days=1)
+    header, claims, _ = token.split(".")
+    parts = [
+        render_jwt_keys(private, SECRET),
+        render_jwks(private, SECRET),
+        base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)).decode(),
+        base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)).decode(),
+    ]
+    for text in parts:
+        assert json.loads(text) and not re.search(r"\s", text), text
+
+
+def test_a_public_jwk_cannot_sign() -> None:
+    public = public_jwk(ec_private_jwk_from_seed(SEED))
+    with pytest.raises(ValueError, match=r"^private_jwk must be an EC private key \(with 'd'\)$"):
+        make_asymmetric_api_key("anon", private_jwk=public, issued_at=ISSUED, lifetime_days=1)

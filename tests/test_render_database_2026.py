@@ -9,7 +9,7 @@ stand-in ``net.http_post`` takes its place for the webhook test).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from test_render_database import Cluster, run_like_the_image, started_cluster
@@ -183,3 +183,35 @@ def test_webhook_trigger_queues_a_request_and_records_it(cluster: Cluster) -> No
     assert _psql(
         cluster, "SELECT hook_name || ':' || request_id FROM supabase_functions.hooks"
     ) == ("items_hook:7\n")
+
+
+#: What a user is told about a bad database name: the value and the rule it breaks.
+IDENTIFIER_RULE = (
+    "must be a plain identifier: a letter or underscore, then letters, digits or "
+    "underscores, at most 63 characters"
+)
+
+
+@pytest.mark.parametrize("render", [render_init_scripts, render_init_scripts_2026])
+def test_a_bad_database_name_is_named_with_the_rule_it_breaks(
+    render: Callable[..., dict[str, str]],
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        render(database="my-db")
+    assert str(refused.value) == f"database name 'my-db' {IDENTIFIER_RULE}"
+    # The longest name PostgreSQL keeps whole is accepted, one more character is not.
+    assert render(database="d" * 63)
+    with pytest.raises(ValueError, match="at most 63 characters"):
+        render(database="d" * 64)
+
+
+def test_the_internal_database_name_is_refused_with_the_reason() -> None:
+    with pytest.raises(ValueError) as refused:
+        render_init_scripts_2026(database="_supabase")
+    assert str(refused.value) == "database name '_supabase' is Supabase's internal database"
+
+
+def test_default_database_is_upstreams_postgres() -> None:
+    # .env.example's POSTGRES_DB=postgres: the file targets it when no name is given.
+    jwt_sql = render_init_scripts_2026()[f"{INIT}/init-scripts/99-jwt.sql"]
+    assert 'ALTER DATABASE "postgres" SET "app.settings.jwt_exp"' in jwt_sql

@@ -123,3 +123,39 @@ def test_main_serves_from_the_folder_the_functions_are_uploaded_to() -> None:
         for pair in created.named_children[0].named_children
     }
     assert {"servicePath", "memoryLimitMb", "workerTimeoutMs", "envVars"} <= keys
+
+
+#: Globals of the Deno runtime the mains may call without declaring them.
+RUNTIME_GLOBALS = {"String", "URL", "Response", "TextEncoder", "Error"}
+
+
+@pytest.mark.parametrize("path", sorted(render_default_functions()))
+def test_every_function_called_is_declared_or_imported(path: str) -> None:
+    """A call to a name the file neither declares nor imports fails only at request time
+    (TypeScript is not type-checked by the edge runtime), so it is caught here."""
+    tree = parse(render_default_functions()[path])
+    called = {
+        text(node.child_by_field_name("function"))
+        for node in walk(tree)
+        if node.type in ("call_expression", "new_expression")
+        and node.child_by_field_name("function") is not None
+        and node.child_by_field_name("function").type == "identifier"
+    } | {
+        text(node.child_by_field_name("constructor"))
+        for node in walk(tree)
+        if node.type == "new_expression"
+    }
+    declared = {
+        text(node.child_by_field_name("name"))
+        for node in walk(tree)
+        if node.type in ("function_declaration", "variable_declarator")
+    }
+    imported = {
+        text(node)
+        for statement in walk(tree)
+        if statement.type == "import_statement"
+        for node in walk(statement)
+        if node.type == "identifier"
+    }
+    assert called, path
+    assert called <= declared | imported | RUNTIME_GLOBALS, path

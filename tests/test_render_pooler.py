@@ -156,3 +156,17 @@ def test_file_is_the_same_whatever_the_secrets() -> None:
 def test_bad_tenant_ids_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="tenant id"):
         render_pooler_config(tenant_id=bad)
+
+
+def test_a_bad_tenant_id_is_refused_with_the_rule_it_breaks() -> None:
+    with pytest.raises(ValueError) as refused:
+        render_pooler_config(tenant_id="Proj")
+    assert str(refused.value) == (
+        "pooler tenant id 'Proj' must be a project ref: lowercase letters, digits "
+        "and inner hyphens, at most 63 characters"
+    )
+
+
+def test_the_longest_ref_is_a_tenant_id() -> None:
+    longest = "a" * 63
+    assert f'tenant_id = "{longest}"\n' in render_pooler_config(tenant_id=longest)

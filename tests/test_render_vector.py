@@ -144,3 +144,53 @@ def test_vrl_compiles() -> None:
         )
         for program in programs:
             pyvrl.Transform(program)
+
+
+def test_sinks_post_json_and_retry_like_upstreams() -> None:
+    """Upstream's volumes/logs/vector.yml: method 'post' (vector's enum is lowercase) and
+    retries given up after 10 s, so a Logflare outage does not pile up events."""
+    for name, sink in render()["sinks"].items():
+        assert sink["method"] == "post", name
+        assert sink["request"] == {"retry_max_duration_secs": 10}, name
+
+
+def test_every_service_transform_is_a_remap_with_the_common_shape_first() -> None:
+    config = render()
+    for service in LOGGED:
+        for name in transforms_fed_by(config, service):
+            transform = config["transforms"][name]
+            assert transform["type"] == "remap", name
+            assert transform["source"].startswith('.project = "default"\n'), name
+
+
+def test_vrl_is_written_as_readable_blocks_and_values_on_one_line() -> None:
+    """A reader of vector.yml sees each VRL program line for line (a literal block), and
+    each one-line value (the sink URIs vector interpolates on the raw text) on its key's line."""
+    text = render_vector_config(project_ref="shop", enabled_services=ALL_SERVICES)
+    lines = text.splitlines()
+    config = yaml.safe_load(text)
+    for name, transform in config["transforms"].items():
+        if transform["type"] == "remap":
+            assert "    source: |" in lines, name
+            for line in transform["source"].splitlines():
+                assert f"      {line}".rstrip() in lines, (name, line)
+    for name, sink in config["sinks"].items():
+        assert f"    uri: {sink['uri']}" in lines, name
+    assert "  address: 0.0.0.0:9001" in lines
+
+
+def test_without_analytics_the_message_says_what_to_do() -> None:
+    with pytest.raises(ValueError) as refused:
+        render(enabled=ALL_SERVICES - {"analytics"})
+    assert str(refused.value) == "vector needs the analytics service; leave vector out instead"
+
+
+def test_the_file_reads_in_pipeline_order() -> None:
+    """Keys keep the order a reader follows the logs in: the source, the router, each
+    service's remaps, then the sinks (not alphabetical, which would put sinks first)."""
+    config = render()
+    assert list(config) == ["api", "sources", "transforms", "sinks"]
+    transforms = list(config["transforms"])
+    assert transforms[0] == "router"
+    assert transforms.index("kong_logs") < transforms.index("kong_err")
+    assert list(config["sinks"]["logflare_kong"])[:2] == ["type", "inputs"]

@@ -60,7 +60,8 @@ def _router(serve: str, token: str) -> str:
     return _ROUTER.replace("SERVE(", f"{serve}(", 1).replace("TOKEN(req)", f"{token}(req)", 1)
 
 
-_MAIN = """\
+#: The 2024-04 main up to the shared handler (``_router``).
+_MAIN_HEAD = """\
 // Main service of the edge runtime: checks the caller's JWT when VERIFY_JWT is "true",
 // then runs the function named by the first path segment (/<name>/...) in a user worker
 // started from /home/deno/functions/<name>.
@@ -104,7 +105,7 @@ async function isValidJwt(token: string): Promise<boolean> {
   }
 }
 
-""" + _router("serve", "bearerToken")
+"""
 
 _HELLO = """\
 // Example function: /functions/v1/hello answers with a JSON greeting.
@@ -121,7 +122,8 @@ serve(() => {
 
 def render_default_functions() -> dict[str, str]:
     """Path relative to ``FUNCTIONS_DIR`` -> TypeScript source of the starting functions."""
-    return {"main/index.ts": _MAIN, "hello/index.ts": _HELLO}
+    main = _MAIN_HEAD + _router("serve", "bearerToken")
+    return {"main/index.ts": main, "hello/index.ts": _HELLO}
 
 
 # --- 2026-09: edge-runtime 1.76 --------------------------------------------------------
@@ -131,7 +133,7 @@ def render_default_functions() -> dict[str, str]:
 #: HS256 tokens with JWT_SECRET and ES256/RS256 ones with the public keys of SUPABASE_JWKS,
 #: as upstream's main does, and falls back to the gateway's ``sb-api-key`` (the JWT an
 #: opaque key was translated into; the gateway drops any client-sent copy).
-_MAIN_2026 = """\
+_MAIN_2026_HEAD = """\
 // Main service of the edge runtime: checks the caller's JWT when VERIFY_JWT is "true",
 // then runs the function named by the first path segment (/<name>/...) in a user worker
 // started from /home/deno/functions/<name>.
@@ -199,7 +201,7 @@ async function isValidJwt(token: string): Promise<boolean> {
   return false
 }
 
-""" + _router("Deno.serve", "callerToken")
+"""
 
 _HELLO_2026 = """\
 // Example function: /functions/v1/hello answers with a JSON greeting.
@@ -214,4 +216,5 @@ Deno.serve(() => {
 
 def render_default_functions_2026() -> dict[str, str]:
     """2026-09's starting functions, path relative to ``FUNCTIONS_DIR`` -> TypeScript."""
-    return {"main/index.ts": _MAIN_2026, "hello/index.ts": _HELLO_2026}
+    main = _MAIN_2026_HEAD + _router("Deno.serve", "callerToken")
+    return {"main/index.ts": main, "hello/index.ts": _HELLO_2026}
