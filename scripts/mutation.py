@@ -22,6 +22,10 @@ Score = killed / mutants checked. A timeout, or a mutant that no fast test reach
 ("no tests"), counts against it: neither is a test that noticed the change. Survivors listed
 in scripts/mutation-equivalent.md are shown apart, with the score that leaves them out.
 
+A mutant whose mutmut worker crashed (exit 255: the test run raised instead of finishing,
+which mutmut files under "timeout") is run once more by pytest itself, same mutant, the test
+files that reach it, and pytest's verdict is recorded (``--confirm-crashes`` does only this).
+
 Not part of .ci/run (too slow). mutmut runs under ``nice -n 19``.
 """
 
@@ -232,6 +236,44 @@ def run_mutmut(names: list[str], max_children: int) -> None:
         sys.exit("mutmut failed:\n" + "\n".join(tail))
 
 
+#: mutmut's worker exits 255 when the test run raised instead of finishing, and mutmut files
+#: that under "timeout". Such a mutant is run once more by pytest itself, same mutant and same
+#: tests, and pytest's verdict replaces the crash (a crash says nothing about the tests).
+CRASHED = 255
+
+
+def confirm_crashes(chosen: list[Path], size: int | None) -> None:
+    """Rerun each sampled mutant whose worker crashed with pytest, and record its verdict."""
+    args = ["-x", "-q", "-p", "fast_only", "-p", "no:cacheprovider"]
+    for module in chosen:
+        meta = MUTANTS / f"{module}.meta"
+        codes = exit_codes(module)
+        crashed = [n for n in sample(list(codes), size, module) if codes[n] == CRASHED]
+        for name in crashed:
+            tests = subprocess.run(
+                [sys.executable, "-m", "mutmut", "tests-for-mutant", name],
+                cwd=ROOT, capture_output=True, text=True, check=True,
+            ).stdout.split()  # fmt: skip
+            # Their files, whole: a test id renamed since the stats were taken would make
+            # pytest stop with a usage error instead of running anything.
+            tests = sorted({test.split("::")[0] for test in tests if test.startswith("tests/")})
+            if not tests:
+                continue
+            done = subprocess.run(
+                [sys.executable, "-m", "pytest", *args, *tests],
+                cwd=MUTANTS,
+                env={**os.environ, "MUTANT_UNDER_TEST": name},
+                capture_output=True,
+                check=False,
+                preexec_fn=lambda: os.nice(19),
+            )
+            if done.returncode in (0, 1):  # passed: survived; a test failed: killed
+                data = json.loads(meta.read_text())
+                data["exit_code_by_key"][name] = done.returncode
+                meta.write_text(json.dumps(data))
+            print(f"{name}: worker crashed; pytest says exit {done.returncode}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", type=Path, help="only these modules (paths)")
@@ -241,6 +283,11 @@ def main(argv: list[str] | None = None) -> None:
         "--recheck", action="store_true", help="run again mutants not killed last time"
     )
     parser.add_argument("--report", action="store_true", help="print the last run's figures")
+    parser.add_argument(
+        "--confirm-crashes",
+        action="store_true",
+        help="only rerun, with pytest, mutants whose mutmut worker crashed (exit 255)",
+    )
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutants (2)")
     args = parser.parse_args(argv)
     known = modules()
@@ -249,7 +296,9 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"not a module of {' or '.join(PACKAGES)}: {', '.join(unknown)}")
     started = time.monotonic()
-    if not args.report:
+    if args.confirm_crashes:
+        confirm_crashes(chosen, args.sample)
+    elif not args.report:
         if args.fresh and MUTANTS.exists():
             shutil.rmtree(MUTANTS)
         generate()
@@ -267,9 +316,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"running {len(pending)} mutants (log: {LOG.relative_to(ROOT)})", flush=True)
         if pending:
             run_mutmut(pending, args.max_children)
+        confirm_crashes(chosen, args.sample)
     print()
     report(tally(chosen, args.sample))
-    if not args.report:
+    if not args.report and not args.confirm_crashes:
         minutes = (time.monotonic() - started) / 60
         print(f"run time: {minutes:.1f} min (max-children {args.max_children}, nice 19)")
 
