@@ -340,3 +340,9 @@ def test_vector_reads_its_config_from_the_upload(project: Run) -> None:
     assert reveal(container.inputs["command"]) == ["--config", "/etc/vector/vector.yml"]
     files = [u["file"] for u in reveal(container.inputs["uploads"])]
     assert files == ["/etc/vector/vector.yml"]
+
+
+def test_rest_starts_the_postgrest_binary(project: Run) -> None:
+    """Upstream's compose gives the container ``command: "postgrest"``; ours says the same."""
+    container = project.mocks.containers()["rest"]
+    assert reveal(container.inputs["command"]) == ["postgrest"]
