@@ -600,19 +600,19 @@ def fake_ssh(tmp_path: Path, script: str) -> Path:
     return bin_dir
 
 
+#: A fake ssh that makes the forwarded socket (the argument after -L, up to the colon) and
+#: then stays up, as ``ssh -N`` does.
+FORWARDING_SSH = """
+while [ "$1" != "-L" ]; do shift; done
+python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "${2%%:*}"
+exec sleep 30
+"""
+
+
 def test_an_ssh_engine_forwards_a_private_socket_to_the_remote_docker_socket(
     clients: Clients, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The fake ssh makes the forwarded socket (the argument after -L, up to the colon)
-    # and then stays up like ssh -N does.
-    bin_dir = fake_ssh(
-        tmp_path,
-        """
-        while [ "$1" != "-L" ]; do shift; done
-        python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "${2%%:*}"
-        exec sleep 30
-        """,
-    )
+    bin_dir = fake_ssh(tmp_path, FORWARDING_SSH)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     spec = EngineSpec("ssh-a", "ssh://deploy@db.example:2222", 1, socket_path="/run/d.sock")
     engine = Engine(spec, timeout=2.6)
@@ -636,14 +636,7 @@ def test_an_ssh_engine_forwards_a_private_socket_to_the_remote_docker_socket(
 def test_a_dead_ssh_tunnel_is_replaced_and_its_folder_removed(
     clients: Clients, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bin_dir = fake_ssh(
-        tmp_path,
-        """
-        while [ "$1" != "-L" ]; do shift; done
-        python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "${2%%:*}"
-        exec sleep 30
-        """,
-    )
+    bin_dir = fake_ssh(tmp_path, FORWARDING_SSH)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     engine = Engine(EngineSpec("ssh-c", "ssh://db.example", 1), timeout=5)
     engine.ping()
