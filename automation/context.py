@@ -61,6 +61,10 @@ class EngineLike(Protocol):
         """The daemon's log defaults and whether it runs rootless."""
         ...
 
+    def cpu_count(self) -> int | None:
+        """The host's CPU count, None when the engine does not say."""
+        ...
+
     def logs(
         self, ref: str, service: str, *, tail: int = 200, follow: bool = False
     ) -> Iterator[str]:

@@ -50,8 +50,6 @@ class EngineFacts:
     """The daemon's default log options (``log-opts`` of daemon.json), as it applies them."""
     rootless: bool
     """Whether the daemon runs rootless (``docker info`` SecurityOptions)."""
-    cpus: int | None = None
-    """The host's CPU count (``docker info`` NCPU): Docker refuses a ``--cpus`` above it."""
 
 
 class EngineUnreachable(Exception):
@@ -256,7 +254,7 @@ class Engine:
         return bool(self._probe_container(path))
 
     def facts(self) -> EngineFacts:
-        """The daemon's default log driver and options, whether it runs rootless, its CPUs."""
+        """The daemon's default log driver and options, and whether it runs rootless."""
         with self._errors():
             info = self._client.api.info()
         log_config = (self._probe_container().get("HostConfig") or {}).get("LogConfig") or {}
@@ -264,8 +262,14 @@ class Engine:
             log_driver=str(info.get("LoggingDriver") or log_config.get("Type") or ""),
             log_opts={str(k): str(v) for k, v in (log_config.get("Config") or {}).items()},
             rootless=any("rootless" in str(o) for o in info.get("SecurityOptions") or ()),
-            cpus=int(info["NCPU"]) if info.get("NCPU") else None,
         )
+
+    def cpu_count(self) -> int | None:
+        """The host's CPU count (``docker info`` NCPU): Docker refuses a ``--cpus`` above it.
+        Only ``info``: unlike ``facts``, no probe container."""
+        with self._errors():
+            count = self._client.api.info().get("NCPU")
+        return int(count) if count else None
 
     # -- ports ------------------------------------------------------------------------
 

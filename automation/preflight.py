@@ -55,7 +55,7 @@ def check_cpus(ctx: FleetContext, stack: StackFile) -> None:
     if stack.paused or not limits:
         return
     spec = spec_for_stack(ctx.inventory, stack)
-    host_cpus = ctx.engine(spec).facts().cpus
+    host_cpus = ctx.engine(spec).cpu_count()
     if host_cpus is None:
         return
     over = {service: cpus for service, cpus in sorted(limits.items()) if cpus > host_cpus}

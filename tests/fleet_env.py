@@ -38,7 +38,8 @@ class FakeEngine:
         self.in_use: set[str] = set()
         self.closed = False
         self.paths = {"/var/run/docker.sock", "/run/d.sock"}
-        self.log_facts = EngineFacts("json-file", {}, rootless=False, cpus=4)
+        self.log_facts = EngineFacts("json-file", {}, rootless=False)
+        self.cpus: int | None = 4
         self.delay = 0.0
         """Seconds each ping and port check takes, to widen race windows."""
 
@@ -80,6 +81,10 @@ class FakeEngine:
     def facts(self) -> EngineFacts:
         self._check()
         return self.log_facts
+
+    def cpu_count(self) -> int | None:
+        self._check()
+        return self.cpus
 
     def logs(
         self, ref: str, service: str, *, tail: int = 200, follow: bool = False

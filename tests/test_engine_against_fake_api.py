@@ -571,9 +571,17 @@ def test_facts_read_the_driver_from_info_and_the_options_from_a_probe(
     probe_api: mock.Mock,
 ) -> None:
     facts = local().facts()
-    assert facts == EngineFacts("json-file", {"max-size": "5", "mode": "x"}, rootless=False, cpus=4)
+    assert facts == EngineFacts("json-file", {"max-size": "5", "mode": "x"}, rootless=False)
     assert probe_api.create_host_config.call_args.kwargs == {"mounts": None}
     probe_api.remove_container.assert_called_once_with("probe-1", force=True)
+
+
+def test_cpu_count_asks_info_only(probe_api: mock.Mock) -> None:
+    """Checked before every up with CPU limits: no probe container for it."""
+    assert local().cpu_count() == 4
+    probe_api.create_container.assert_not_called()
+    probe_api.info.return_value = {}
+    assert local().cpu_count() is None
 
 
 def test_facts_fall_back_to_the_probe_s_driver_and_see_rootless(probe_api: mock.Mock) -> None:

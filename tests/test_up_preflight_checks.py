@@ -134,9 +134,9 @@ def test_cpu_limits_the_host_can_give_pass(env: Env, resources, paused):
 
 
 def test_a_host_that_does_not_say_its_cpus_is_not_second_guessed(env: Env):
-    env.engines[LOCAL].log_facts = EngineFacts("json-file", {}, rootless=False, cpus=None)
+    env.engines[LOCAL].cpus = None
     env.write_stack("shop", portSlot=0, resources={"db": {"cpus": 64}})
     preflight.check_cpus(env.context(), _stack(env, "shop"))
-    env.engines[LOCAL].log_facts = EngineFacts("json-file", {}, rootless=False, cpus=2)
+    env.engines[LOCAL].cpus = 2
     with pytest.raises(RuntimeError, match=r"db.cpus=64: host local has 2 CPUs"):
         preflight.check_cpus(env.context(), _stack(env, "shop"))
